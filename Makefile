@@ -1,0 +1,42 @@
+# The two commands a newcomer needs:
+#   make demo   review the bundled example experiment (installs what it needs first)
+#   make test   install everything, then ruff, mypy --strict and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXAMPLE ?= examples/experiments/cicd_1764115200
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	scripts/ensure-python $(PYTHON)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== eagle3-monitor review $(EXAMPLE)"
+	@$(BIN)/eagle3-monitor review --color $(EXAMPLE); status=$$?; \
+	  echo "(exit status $$status: 0 pass, 1 failure found, 2 unusable input, 3 incomplete)"; \
+	  test $$status -le 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	scripts/ensure-ripgrep
+	$(BIN)/python bench/review_bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

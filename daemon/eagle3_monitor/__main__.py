@@ -1,0 +1,3 @@
+from eagle3_monitor.cli import main
+
+main()

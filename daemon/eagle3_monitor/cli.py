@@ -1,0 +1,166 @@
+"""The `eagle3-monitor` command line. Bad input is one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from eagle3_monitor import __version__
+from eagle3_monitor.config import catalog_from, config_path_from, load_config
+from eagle3_monitor.errors import MonitorError
+from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
+from eagle3_monitor.review.run import ReviewSettings, review_path
+from eagle3_monitor.rules.selftest import check_rule_samples
+from eagle3_monitor.vocabulary import RunVerdict
+
+EXIT_PASS = 0
+EXIT_FAILURE_FOUND = 1
+EXIT_UNUSABLE_INPUT = 2
+EXIT_INCOMPLETE = 3
+EXIT_INTERNAL_ERROR = 70
+
+_EXIT_BY_VERDICT = {
+    RunVerdict.PASS: EXIT_PASS,
+    RunVerdict.FAIL: EXIT_FAILURE_FOUND,
+    RunVerdict.INCOMPLETE: EXIT_INCOMPLETE,
+}
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file (default: $EAGLE3_MONITOR_CONFIG, else built-in defaults).",
+)
+
+
+def one_line_errors(command: Command) -> Command:
+    """Turn MonitorError into `eagle3-monitor: error: ...` and exit status 2."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MonitorError as error:
+            for line in str(error).splitlines() or [type(error).__name__]:
+                click.echo(f"eagle3-monitor: error: {line}", err=True)
+            sys.exit(EXIT_UNUSABLE_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="eagle3-monitor")
+def cli() -> None:
+    """Watch EAGLE3 speculative-decoding pipelines: review logs, find root causes."""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--threshold", type=float, default=None, help="Acceptance-length pass threshold.")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
+)
+@config_option
+@one_line_errors
+def review(
+    path: Path,
+    output_format: str,
+    threshold: float | None,
+    color: bool | None,
+    config_file: Path | None,
+) -> None:
+    """Review an experiment directory (cicd_<epoch>/), one task directory, or one log file.
+
+    Exit status: 0 every task passed, 1 a failure was found, 2 unusable input,
+    3 incomplete (tasks still running or not run, none failed)."""
+    loaded = load_config(config_path_from(config_file))
+    catalog = catalog_from(loaded)
+    settings = ReviewSettings(threshold or loaded.config.review.acceptance_threshold)
+    result = review_path(path, catalog, settings)
+    if output_format == "json":
+        click.echo(json.dumps(review_to_json(result), indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        click.echo(review_to_markdown(result), nl=False)
+    else:
+        use_colour = sys.stdout.isatty() if color is None else color
+        click.echo(review_to_text(result, colour=use_colour), nl=False, color=use_colour)
+    for problem in (problem for task in result.tasks for problem in task.problems):
+        click.echo(f"eagle3-monitor: warning: {problem}", err=True)
+    sys.exit(_EXIT_BY_VERDICT[result.verdict])
+
+
+@cli.group()
+def rules() -> None:
+    """Inspect and check the rule catalog."""
+
+
+@rules.command("test")
+@config_option
+@one_line_errors
+def rules_test(config_file: Path | None) -> None:
+    """Check every rule against its own sample lines (must / must not match)."""
+    catalog = catalog_from(load_config(config_path_from(config_file)))
+    failures = check_rule_samples(catalog)
+    for failure in failures:
+        click.echo(f"FAIL {failure.rule_id}: sample {failure.problem}: {failure.line!r}")
+    samples = sum(len(c.rule.samples.match) + len(c.rule.samples.no_match) for c in catalog.rules)
+    click.echo(f"{len(catalog.rules)} rules, {samples} samples: {len(failures)} failed")
+    sys.exit(EXIT_FAILURE_FOUND if failures else EXIT_PASS)
+
+
+@rules.command("patterns")
+@config_option
+@one_line_errors
+def rules_patterns(config_file: Path | None) -> None:
+    """Print the regexes of the one-pass scan, one per line (e.g. for `rg -f`)."""
+    catalog = catalog_from(load_config(config_path_from(config_file)))
+    for pattern in catalog.scan_patterns():
+        click.echo(pattern)
+
+
+@rules.command("list")
+@config_option
+@one_line_errors
+def rules_list(config_file: Path | None) -> None:
+    """List the rules: id, kind, category, priority, roles."""
+    catalog = catalog_from(load_config(config_path_from(config_file)))
+    for compiled in catalog.rules:
+        rule = compiled.rule
+        roles = ",".join(rule.roles) or "-"
+        click.echo(
+            f"{rule.id:<34} {rule.kind:<11} {rule.category or '-':<27} {rule.priority:>3} {roles}"
+        )
+
+
+def main() -> None:
+    """Console entry point: no traceback reaches the user, a closed pipe is not an error."""
+    try:
+        cli(standalone_mode=True)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_PASS)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # the last guard: one line, never a traceback
+        if os.environ.get("EAGLE3_MONITOR_DEBUG"):
+            raise
+        click.echo(f"eagle3-monitor: internal error: {type(error).__name__}: {error}", err=True)
+        click.echo("eagle3-monitor: set EAGLE3_MONITOR_DEBUG=1 for the traceback", err=True)
+        sys.exit(EXIT_INTERNAL_ERROR)

@@ -1,0 +1,100 @@
+"""The user's config file: validated against one schema, every error reported at once with
+file:line:column and the key path. For now it holds the review settings; the daemon's sections
+come with it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.rules.catalog import Catalog, RuleSource, load_catalog
+from eagle3_monitor.vocabulary import DEFAULT_ACCEPTANCE_THRESHOLD
+from eagle3_monitor.yamlpos import LocatedDocument, format_key_path, load_located
+
+CONFIG_ENVIRONMENT_VARIABLE = "EAGLE3_MONITOR_CONFIG"
+
+
+class ReviewSection(BaseModel):
+    """How logs are reviewed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    acceptance_threshold: float = Field(default=DEFAULT_ACCEPTANCE_THRESHOLD, gt=0, le=64)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+    rule_files: list[str] = Field(default_factory=list)
+
+
+class MonitorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    review: ReviewSection = Field(default_factory=ReviewSection)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: MonitorConfig
+    document: LocatedDocument | None
+
+    @property
+    def directory(self) -> Path:
+        if self.document is None:
+            return Path.cwd()
+        return Path(self.document.source).parent
+
+
+def config_path_from(option: Path | None) -> Path | None:
+    if option is not None:
+        return option
+    from_environment = os.environ.get(CONFIG_ENVIRONMENT_VARIABLE)
+    return Path(from_environment) if from_environment else None
+
+
+def load_config(path: Path | None) -> LoadedConfig:
+    """The config at `path`, or the defaults when there is none."""
+    if path is None:
+        return LoadedConfig(MonitorConfig(), None)
+    document = load_located(path)
+    data = document.data if document.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{document.where(())}: the config must be a mapping of sections")
+    try:
+        config = MonitorConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError("\n".join(describe_validation_error(error, document))) from None
+    return LoadedConfig(config, document)
+
+
+def describe_validation_error(error: ValidationError, document: LocatedDocument) -> list[str]:
+    lines = []
+    for problem in error.errors():
+        location = problem["loc"]
+        lines.append(
+            f"{document.where(location)}: at '{format_key_path(location)}': {problem['msg']}"
+        )
+    return lines
+
+
+def catalog_from(loaded: LoadedConfig) -> Catalog:
+    """The built-in rules merged with the config's rule files and inline rules."""
+    sources: list[RuleSource] = []
+    review = loaded.config.review
+    for file_name in review.rule_files:
+        sources.extend(_rules_of_file(loaded.directory / file_name))
+    if loaded.document is not None:
+        for index, fields in enumerate(review.rules):
+            sources.append(RuleSource(fields, loaded.document, ("review", "rules", index)))
+    return load_catalog(sources)
+
+
+def _rules_of_file(path: Path) -> list[RuleSource]:
+    document = load_located(path)
+    data = document.data
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        raise ConfigError(f"{document.where(('rules',))}: a rule file needs a `rules:` list")
+    return [RuleSource(fields, document, ("rules", index)) for index, fields in enumerate(rules)]

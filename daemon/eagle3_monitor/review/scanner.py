@@ -1,0 +1,193 @@
+"""One streaming pass over a log file with every rule at once.
+
+The file is read in large chunks. One RE2 pattern (the alternation of every scanning rule) runs
+over each chunk in C and finds the next candidate line; only candidate lines come back to
+Python, where a RE2 set tells which rules match and the benign rules get their say. Lines end at
+`\\n` and at `\\r` (progress bars redraw with `\\r`); line numbers count `\\n` only, as editors
+and `sed -n` do. Memory stays bounded whatever the file size: one chunk, plus the carried-over
+partial line (a line longer than MAX_LINE_BYTES is cut there), plus a fixed number of kept hits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.rules.catalog import Catalog, CompiledRule
+from eagle3_monitor.rules.model import RuleKind
+
+CHUNK_BYTES = 8 << 20
+MAX_LINE_BYTES = 16 << 20
+MAX_TEXT_CHARS = 500
+FIRST_HITS_KEPT = 20
+LAST_HITS_KEPT = 20
+TAIL_LINES = 25
+TAIL_BYTES = 64 << 10
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+_HIDDEN_BY_BENIGN = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.EXCEPTION, RuleKind.TERMINATION}
+
+
+def clean_text(raw: bytes, limit: int = MAX_TEXT_CHARS) -> str:
+    """Printable text of a log line: UTF-8 (bad bytes replaced), no ANSI colours or control
+    characters, cut at `limit` characters with an ellipsis."""
+    text = _CONTROL.sub("", raw[: limit * 4].decode("utf-8", "replace")).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A line that matched a rule."""
+
+    rule: CompiledRule
+    line: int
+    text: str
+    groups: dict[str, str]
+
+
+@dataclass
+class FileScan:
+    """What one pass over one log file found."""
+
+    path: Path
+    size: int = 0
+    lines: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    tail: list[tuple[int, str]] = field(default_factory=list)
+
+    def hits_of(self, kind: RuleKind) -> list[Hit]:
+        return [hit for hit in self.hits if hit.rule.rule.kind is kind]
+
+
+class _RuleHits:
+    """The first and last hits of one rule: enough for 'earliest error' and 'latest value'."""
+
+    def __init__(self) -> None:
+        self.first: list[tuple[int, bytes]] = []
+        self.last: deque[tuple[int, bytes]] = deque(maxlen=LAST_HITS_KEPT)
+        self.count = 0
+
+    def add(self, line_number: int, line: bytes) -> None:
+        self.count += 1
+        if len(self.first) < FIRST_HITS_KEPT:
+            self.first.append((line_number, line))
+        else:
+            self.last.append((line_number, line))
+
+
+class _Scanner:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.search = catalog.candidate_pattern.search
+        self.by_rule: dict[str, _RuleHits] = {}
+        self.lines_before = 0
+        self.carry = b""
+        self.tail = b""
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        buffer = self.carry + chunk if self.carry else chunk
+        cut = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
+        if cut == 0 and len(buffer) > MAX_LINE_BYTES:
+            cut = len(buffer)
+        self._scan(buffer[:cut] if cut < len(buffer) else buffer)
+        self.carry = buffer[cut:]
+        self._keep_tail(buffer[:cut])
+
+    def finish(self) -> None:
+        if self.carry:
+            self._scan(self.carry)
+            self._keep_tail(self.carry)
+            self.lines_before += 1 if not self.carry.endswith(b"\n") else 0
+            self.carry = b""
+
+    def _keep_tail(self, body: bytes) -> None:
+        self.tail = (
+            (self.tail + body)[-TAIL_BYTES:] if len(body) < TAIL_BYTES else body[-TAIL_BYTES:]
+        )
+
+    def _scan(self, body: bytes) -> None:
+        search, end = self.search, len(body)
+        position = counted = 0
+        line_number = self.lines_before
+        next_newline = -1
+        while position < end and (match := search(body, position)) is not None:
+            start = match.start()
+            if next_newline < start:
+                next_newline = body.find(b"\n", start)
+                if next_newline < 0:
+                    next_newline = end
+            previous_newline = body.rfind(b"\n", counted, start)
+            line_start = (
+                max(previous_newline, body.rfind(b"\r", max(previous_newline, 0), start)) + 1
+            )
+            carriage = body.find(b"\r", start, next_newline)
+            line_end = next_newline if carriage < 0 else carriage
+            line_number += body.count(b"\n", counted, start)
+            counted = start
+            self._classify(body[line_start:line_end], line_number + 1)
+            position = line_end + 1
+        self.lines_before = line_number + body.count(b"\n", counted, end)
+
+    def _classify(self, line: bytes, line_number: int) -> None:
+        rules = self.catalog.matching_rules(line)
+        if not rules:
+            return
+        benign = self.catalog.is_benign(line)
+        for compiled in rules:
+            if benign and compiled.rule.kind in _HIDDEN_BY_BENIGN:
+                continue
+            self.by_rule.setdefault(compiled.id, _RuleHits()).add(line_number, line)
+
+    def result(self, path: Path) -> FileScan:
+        scan = FileScan(path=path, size=self.size, lines=self.lines_before)
+        for rule_id, kept in self.by_rule.items():
+            compiled = self.catalog.by_id[rule_id]
+            scan.counts[rule_id] = kept.count
+            for line_number, line in [*kept.first, *kept.last]:
+                hit = Hit(compiled, line_number, clean_text(line), compiled.groups(line))
+                scan.hits.append(hit)
+        scan.hits.sort(key=lambda hit: hit.line)
+        scan.tail = _tail_lines(self.tail, self.lines_before)
+        return scan
+
+
+def _tail_lines(tail: bytes, total_lines: int) -> list[tuple[int, str]]:
+    raw_lines = tail.split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    numbered = []
+    first_number = total_lines - len(raw_lines) + 1
+    for offset, raw in enumerate(raw_lines):
+        last_segment = raw.rsplit(b"\r", 1)[-1] if raw.strip(b"\r") else raw
+        text = clean_text(last_segment)
+        if text:
+            numbered.append((first_number + offset, text))
+    return numbered[-TAIL_LINES:]
+
+
+def scan_file(path: Path, catalog: Catalog) -> FileScan:
+    """Scan one log file. Raises UnusableInputError when it is not a readable regular file."""
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise UnusableInputError(f"{path}: {error.strerror or error}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise UnusableInputError(f"{path}: not a regular file")
+    scanner = _Scanner(catalog)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb", buffering=0) as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                scanner.feed(chunk)
+    except OSError as error:
+        raise UnusableInputError(f"{path}: cannot read: {error.strerror or error}") from None
+    scanner.finish()
+    return scanner.result(path)

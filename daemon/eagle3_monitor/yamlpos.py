@@ -1,0 +1,94 @@
+"""YAML loading that remembers where every value came from, for file:line:column errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eagle3_monitor.errors import ConfigError
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass
+class LocatedDocument:
+    """Plain Python data plus the source position of each key path."""
+
+    data: Any
+    source: str
+    positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Sequence[str | int]) -> str:
+        """`file:line:col` of the deepest known prefix of `path`."""
+        key = tuple(path)
+        while key and key not in self.positions:
+            key = key[:-1]
+        line, column = self.positions.get(key, (1, 1))
+        return f"{self.source}:{line}:{column}"
+
+
+def format_key_path(path: Sequence[str | int]) -> str:
+    """`review.rules[3].regex` for ('review', 'rules', 3, 'regex')."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def load_located(path: Path) -> LocatedDocument:
+    """Parse a YAML file; syntax errors become one ConfigError with file:line:column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    return parse_located(text, str(path))
+
+
+def parse_located(text: str, source: str) -> LocatedDocument:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ConfigError(f"{where}: invalid YAML: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: invalid YAML: {error}") from None
+    document = LocatedDocument(data=None, source=source)
+    if node is not None:
+        document.data = _construct(node, (), document.positions, source)
+    return document
+
+
+def _construct(
+    node: yaml.Node, path: KeyPath, positions: dict[KeyPath, tuple[int, int]], source: str
+) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{source}:{line}: mapping keys must be plain strings")
+            key = key_node.value
+            positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[str(key)] = _construct(value_node, (*path, str(key)), positions, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, (*path, index), positions, source)
+            for index, item in enumerate(node.value)
+        ]
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as error:
+        line, column = positions[path]
+        raise ConfigError(f"{source}:{line}:{column}: {error}") from None
+    finally:
+        loader.dispose()
