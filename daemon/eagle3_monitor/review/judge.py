@@ -88,6 +88,7 @@ class _Evidence:
 
     hits: list[Located]
     role: Role | None
+    logs: Sequence[ScannedLog] = ()
 
     def of(self, kind: RuleKind) -> list[Located]:
         return [located for located in self.hits if located.kind is kind]
@@ -118,7 +119,7 @@ def judge_task(logs: Sequence[ScannedLog], index: int | None, threshold: float) 
     if not logs:
         return Judgement(TaskVerdict.NOT_RUN, role)
     applicable = [located for located in _all_hits(logs) if _applies(located, role)]
-    evidence = _Evidence(_current_attempt(applicable), role)
+    evidence = _Evidence(_current_attempt(applicable), role, [log for log in logs if log.current])
     acceptance = acceptance_length(evidence.of(RuleKind.METRIC))
     judgement = _verdict(evidence, acceptance, threshold)
     judgement.role = role
@@ -285,14 +286,12 @@ def _unknown_cause(evidence: _Evidence) -> RootCause:
         if code
         else "failed with no recognised error"
     )
-    files = sorted({located.log for located in evidence.hits}, key=lambda log: log.order)
-    tail = [Evidence(log.scan.path, n, text) for log in files[:1] for n, text in log.scan.tail[-5:]]
     return RootCause(
         Category.UNKNOWN,
         "unknown",
         summary,
         "Read the last lines of the task's log (evidence); if this failure repeats, add a rule.",
-        tuple(tail),
+        tuple(_tail_evidence(evidence, 5)),
     )
 
 
@@ -306,7 +305,7 @@ def _benchmark_gate(
             "the benchmark finished without reporting an acceptance length",
             "Check that the benchmark loaded the draft (export/) and wrote its results; "
             "look for errors in its log.",
-            tuple(_tail_evidence(evidence)),
+            tuple(_tail_evidence(evidence, 3)),
         )
         return Judgement(TaskVerdict.FAIL, Role.BENCHMARK, cause)
     if acceptance.value < threshold:
@@ -322,9 +321,12 @@ def _benchmark_gate(
     return Judgement(TaskVerdict.PASS, Role.BENCHMARK)
 
 
-def _tail_evidence(evidence: _Evidence) -> list[Evidence]:
-    logs = sorted({located.log for located in evidence.hits}, key=lambda log: log.order)
-    return [Evidence(log.scan.path, n, text) for log in logs[:1] for n, text in log.scan.tail[-3:]]
+def _tail_evidence(evidence: _Evidence, count: int) -> list[Evidence]:
+    """The last lines of the task's own output (its first current log with any text)."""
+    for log in sorted(evidence.logs, key=lambda log: log.order):
+        if log.scan.tail:
+            return [Evidence(log.scan.path, n, text) for n, text in log.scan.tail[-count:]]
+    return []
 
 
 def acceptance_length(metrics: list[Located]) -> AcceptanceLength | None:

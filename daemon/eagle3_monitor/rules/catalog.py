@@ -66,13 +66,16 @@ def render_template(template: str, groups: dict[str, str]) -> str:
         names = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", text)
         if any(not groups.get(name) for name in names):
             return None
-        return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: groups[m.group(1)].strip(), text)
+        return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: groups[m.group(1)], text)
 
     def optional(match: re.Match[str]) -> str:
         return fill(match.group(1)) or ""
 
     with_optionals = _OPTIONAL_PART.sub(optional, template)
-    return fill(with_optionals) or re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "?", with_optionals)
+    filled = fill(with_optionals)
+    if filled is None:
+        filled = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "?", with_optionals)
+    return " ".join(filled.split())
 
 
 def scan_form(regex: str) -> str:
