@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from eagle3_monitor import __version__
-from eagle3_monitor.config import catalog_from, config_path_from, load_config
+from eagle3_monitor.config import config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.review.run import ReviewSettings, review_path
@@ -90,8 +90,7 @@ def review(
 
     Exit status: 0 every task passed, 1 a failure was found, 2 unusable input,
     3 incomplete (tasks still running or not run, none failed)."""
-    loaded = load_config(config_path_from(config_file))
-    catalog = catalog_from(loaded)
+    loaded, catalog = load_config_and_catalog(config_path_from(config_file))
     settings = ReviewSettings(threshold or loaded.config.review.acceptance_threshold)
     result = review_path(path, catalog, settings)
     if output_format == "json":
@@ -116,7 +115,7 @@ def rules() -> None:
 @one_line_errors
 def rules_test(config_file: Path | None) -> None:
     """Check every rule against its own sample lines (must / must not match)."""
-    catalog = catalog_from(load_config(config_path_from(config_file)))
+    _, catalog = load_config_and_catalog(config_path_from(config_file))
     failures = check_rule_samples(catalog)
     for failure in failures:
         click.echo(f"FAIL {failure.rule_id}: sample {failure.problem}: {failure.line!r}")
@@ -130,7 +129,7 @@ def rules_test(config_file: Path | None) -> None:
 @one_line_errors
 def rules_patterns(config_file: Path | None) -> None:
     """Print the regexes of the one-pass scan, one per line (e.g. for `rg -f`)."""
-    catalog = catalog_from(load_config(config_path_from(config_file)))
+    _, catalog = load_config_and_catalog(config_path_from(config_file))
     for pattern in catalog.scan_patterns():
         click.echo(pattern)
 
@@ -140,7 +139,7 @@ def rules_patterns(config_file: Path | None) -> None:
 @one_line_errors
 def rules_list(config_file: Path | None) -> None:
     """List the rules: id, kind, category, priority, roles."""
-    catalog = catalog_from(load_config(config_path_from(config_file)))
+    _, catalog = load_config_and_catalog(config_path_from(config_file))
     for compiled in catalog.rules:
         rule = compiled.rule
         roles = ",".join(rule.roles) or "-"

@@ -5,6 +5,7 @@ come with it."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,48 @@ def load_config(path: Path | None) -> LoadedConfig:
     try:
         config = MonitorConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError("\n".join(describe_validation_error(error, document))) from None
+        problems = describe_validation_error(error, document)
+        problems += _rule_problems(_inline_rule_sources(data, document))
+        raise ConfigError("\n".join(sorted_by_position(problems))) from None
     return LoadedConfig(config, document)
+
+
+def load_config_and_catalog(path: Path | None) -> tuple[LoadedConfig, Catalog]:
+    """The config and the rule catalog it makes, every problem in either reported at once."""
+    loaded = load_config(path)
+    return loaded, catalog_from(loaded)
+
+
+def sorted_by_position(problems: list[str]) -> list[str]:
+    """Problems in file order: `file:line:col: ...` sorted by file, then line and column."""
+
+    def key(problem: str) -> tuple[str, int, int]:
+        match = re.match(r"^(.*?):([0-9]+):([0-9]+): ", problem)
+        if not match:
+            return (problem, 0, 0)
+        return (match.group(1), int(match.group(2)), int(match.group(3)))
+
+    return sorted(problems, key=key)
+
+
+def _inline_rule_sources(data: dict[str, Any], document: LocatedDocument) -> list[RuleSource]:
+    review = data.get("review")
+    rules = review.get("rules") if isinstance(review, dict) else None
+    if not isinstance(rules, list):
+        return []
+    return [
+        RuleSource(fields, document, ("review", "rules", index))
+        for index, fields in enumerate(rules)
+        if isinstance(fields, dict)
+    ]
+
+
+def _rule_problems(sources: list[RuleSource]) -> list[str]:
+    try:
+        load_catalog(sources)
+    except ConfigError as error:
+        return str(error).splitlines()
+    return []
 
 
 def describe_validation_error(error: ValidationError, document: LocatedDocument) -> list[str]:
@@ -88,7 +129,10 @@ def catalog_from(loaded: LoadedConfig) -> Catalog:
     if loaded.document is not None:
         for index, fields in enumerate(review.rules):
             sources.append(RuleSource(fields, loaded.document, ("review", "rules", index)))
-    return load_catalog(sources)
+    try:
+        return load_catalog(sources)
+    except ConfigError as error:
+        raise ConfigError("\n".join(sorted_by_position(str(error).splitlines()))) from None
 
 
 def _rules_of_file(path: Path) -> list[RuleSource]:

@@ -18,7 +18,7 @@ from eagle3_monitor.review.scanner import FileScan, Hit
 from eagle3_monitor.rules.model import RuleKind
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX, Category, Role, TaskVerdict
 
-CAUSE_MIN_PRIORITY_WHEN_KILLED = 30
+CAUSE_MIN_PRIORITY_WHEN_KILLED = 20
 MAX_EVIDENCE = 6
 MAX_FINDINGS = 60
 OVERALL_TOPICS = {"overall", "total", "all", "mean", "average"}
@@ -238,7 +238,7 @@ def _failure_cause(errors: list[Located], failing: list[Located], evidence: _Evi
             Category.UNKNOWN,
             first.hit.rule.id,
             first.hit.rule.summary(first.hit.groups),
-            first.hit.rule.rule.fix,
+            first.hit.rule.rule.fix_for(evidence.role),
             _evidence_for(first, evidence),
         )
     return _unknown_cause(evidence)
@@ -252,7 +252,11 @@ def _root_cause(cause: Located, evidence: _Evidence) -> RootCause:
     rule = cause.hit.rule
     summary = rule.summary(cause.hit.groups) or cause.hit.text
     return RootCause(
-        _category(cause), rule.id, summary, rule.rule.fix, _evidence_for(cause, evidence)
+        _category(cause),
+        rule.id,
+        summary,
+        rule.rule.fix_for(evidence.role),
+        _evidence_for(cause, evidence),
     )
 
 

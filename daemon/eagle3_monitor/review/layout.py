@@ -131,7 +131,11 @@ def _single_file(path: Path) -> Experiment:
 
 def _tasks_in(directory: Path) -> list[TaskLogs]:
     children = _list_dir(directory)
-    task_dirs = [child for child in children if child.is_dir() and _TASK_DIR.match(child.name)]
+    task_dirs = [
+        child
+        for child in children
+        if child.is_dir() and _TASK_DIR.match(child.name) and not _EXPERIMENT_DIR.match(child.name)
+    ]
     tasks: dict[str, TaskLogs] = {}
     for task_dir in task_dirs:
         match = _TASK_DIR.match(task_dir.name)

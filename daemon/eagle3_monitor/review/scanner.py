@@ -120,6 +120,8 @@ class _Scanner:
         next_newline = -1
         while position < end and (match := search(body, position)) is not None:
             start = match.start()
+            if body[start] in b"\r\n":  # an anchored pattern matched the line break before
+                start += 1
             if next_newline < start:
                 next_newline = body.find(b"\n", start)
                 if next_newline < 0:

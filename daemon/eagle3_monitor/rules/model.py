@@ -50,7 +50,7 @@ class Rule(BaseModel):
     roles: tuple[Role, ...] = ()
     priority: int = Field(default=50, ge=0, le=100)
     summary: str = ""
-    fix: str = ""
+    fix: str | dict[str, str] = ""
     fails_task: bool = False
     role: Role | None = None
     metric: str | None = None
@@ -65,7 +65,21 @@ class Rule(BaseModel):
             raise ValueError("a rule of kind 'role' needs `role`")
         if self.kind is RuleKind.METRIC and not self.metric:
             raise ValueError("a rule of kind 'metric' needs `metric`")
+        if isinstance(self.fix, dict):
+            unknown = set(self.fix) - {"default", *Role}
+            if unknown:
+                raise ValueError(
+                    f"fix: keys must be task roles or 'default', not {sorted(unknown)}"
+                )
         return self
+
+    def fix_for(self, role: Role | None) -> str:
+        """The fix, specific to the task's role when the rule gives one per role."""
+        if isinstance(self.fix, str):
+            return self.fix
+        if role is not None and role.value in self.fix:
+            return self.fix[role.value]
+        return self.fix.get("default", "")
 
     def summary_placeholders(self) -> set[str]:
         return set(PLACEHOLDER.findall(self.summary))

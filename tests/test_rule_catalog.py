@@ -1,0 +1,138 @@
+"""The rule catalog: shipped rules, samples, overrides, and errors that name file:line:col."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from eagle3_monitor.config import load_config_and_catalog
+from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.rules import Catalog, RuleKind
+from eagle3_monitor.rules.catalog import render_template, scan_form
+from eagle3_monitor.rules.selftest import check_rule_samples
+from eagle3_monitor.vocabulary import Category
+
+COMPUTED_CATEGORIES = {
+    Category.LOW_ACCEPTANCE,  # from the acceptance length against the threshold
+    Category.DEPENDENCY_NEVER_SATISFIED,  # from the run: a task after a failure never ran
+    Category.UNKNOWN,  # the fallback
+}
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_catalog_every_rule_passes_its_samples(catalog: Catalog) -> None:
+    assert check_rule_samples(catalog) == []
+
+
+def test_catalog_has_rules_for_every_category_not_computed(catalog: Catalog) -> None:
+    causes = (RuleKind.ERROR, RuleKind.TERMINATION)
+    covered = {c.rule.category for c in catalog.rules if c.rule.kind in causes}
+
+    assert set(Category) - COMPUTED_CATEGORIES - covered == set()
+
+
+def test_catalog_every_error_rule_has_summary_and_fix(catalog: Catalog) -> None:
+    for compiled in catalog.rules:
+        if compiled.rule.kind in (RuleKind.ERROR, RuleKind.TERMINATION):
+            assert compiled.rule.summary and compiled.rule.fix, compiled.id
+
+
+def test_catalog_patterns_avoid_unicode_classes_that_slow_ripgrep(catalog: Catalog) -> None:
+    for pattern in catalog.scan_patterns():
+        assert not re.search(r"\\[wdsbWDSB]", pattern), pattern
+
+
+def test_scan_form_lets_anchors_match_at_carriage_returns() -> None:
+    assert scan_form("^job (?P<code>[0-9]+)$") == r"(?:^|\r)job (?:[0-9]+)(?:$|\r)"
+
+
+def test_render_template_drops_optional_parts_with_missing_groups() -> None:
+    template = "CUDA out of memory[ on GPU {gpu}][ ({size})]"
+
+    assert render_template(template, {"size": "2 GiB"}) == "CUDA out of memory (2 GiB)"
+    assert render_template(template, {}) == "CUDA out of memory"
+
+
+def test_config_rule_overrides_change_only_named_fields(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "review:\n  rules:\n    - {id: cuda-oom, priority: 12}\n    - {id: nccl-warn, enabled: false}\n",
+    )
+
+    _, catalog = load_config_and_catalog(config)
+
+    assert catalog.by_id["cuda-oom"].rule.priority == 12
+    assert catalog.by_id["cuda-oom"].rule.category is Category.GPU_OOM
+    assert "nccl-warn" not in catalog.by_id
+
+
+def test_config_rule_files_add_rules(tmp_path: Path) -> None:
+    (tmp_path / "site-rules.yaml").write_text(
+        "rules:\n"
+        "  - id: site-lustre-eviction\n"
+        "    category: disk_full\n"
+        "    regex: 'LustreError: .* evicted'\n"
+        "    summary: 'Lustre evicted the client'\n"
+        "    fix: 'Re-run; tell the storage admins.'\n"
+        "    samples: {match: ['LustreError: 11-0: client evicted'], no_match: ['Lustre ok']}\n"
+    )
+    config = write_config(tmp_path, "review:\n  rule_files: [site-rules.yaml]\n")
+
+    _, catalog = load_config_and_catalog(config)
+
+    assert catalog.by_id["site-lustre-eviction"].rule.category is Category.DISK_FULL
+
+
+def test_config_invalid_regex_names_file_line_column_and_rule(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "review:\n  rules:\n    - id: broken\n      category: unknown\n"
+        "      regex: 'oops (unclosed'\n      samples: {match: [x]}\n",
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_config_and_catalog(config)
+
+    assert re.match(
+        rf"^{re.escape(str(config))}:5:14: at 'review\.rules\[0\]\.regex' \(rule broken\): "
+        r"invalid regex: missing \)",
+        str(raised.value),
+    )
+
+
+def test_config_reports_every_problem_at_once_in_file_order(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "review:\n"
+        "  acceptance_threshold: 0\n"
+        "  rules:\n"
+        "    - {id: a-rule, category: nope, regex: x, samples: {match: [x]}}\n"
+        "    - {id: b-rule, kind: metric, regex: 'v (?P<x>[0-9])', samples: {match: [v 1]}}\n"
+        "  colour: red\n",
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_config_and_catalog(config)
+
+    lines = str(raised.value).splitlines()
+    assert [line.split(": at ")[1].split("'")[1] for line in lines] == [
+        "review.acceptance_threshold",
+        "review.rules[0].category",
+        "review.rules[1]",
+        "review.colour",
+    ]
+
+
+def test_config_duplicate_ids_in_one_file_are_an_error(tmp_path: Path) -> None:
+    rule = "{id: twice, category: unknown, regex: x, samples: {match: [x]}}"
+    config = write_config(tmp_path, f"review:\n  rules:\n    - {rule}\n    - {rule}\n")
+
+    with pytest.raises(ConfigError, match="duplicate rule id 'twice'"):
+        load_config_and_catalog(config)
