@@ -30,6 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
+	scripts/ensure-ripgrep
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -15,6 +15,7 @@ import re
 import stat
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from io import RawIOBase
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
@@ -82,61 +83,63 @@ class _RuleHits:
 
 
 class _Scanner:
+    """Scans a stream through one reusable buffer: no per-chunk allocation or copying."""
+
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.search = catalog.candidate_pattern.search
         self.by_rule: dict[str, _RuleHits] = {}
         self.lines_before = 0
-        self.carry = b""
         self.tail = b""
         self.size = 0
 
-    def feed(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        buffer = self.carry + chunk if self.carry else chunk
-        cut = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
-        if cut == 0 and len(buffer) > MAX_LINE_BYTES:
-            cut = len(buffer)
-        self._scan(buffer[:cut] if cut < len(buffer) else buffer)
-        self.carry = buffer[cut:]
-        self._keep_tail(buffer[:cut])
+    def scan_stream(self, stream: RawIOBase) -> None:
+        """Read `stream` to the end, scanning complete lines as they arrive."""
+        buffer = bytearray(CHUNK_BYTES + MAX_LINE_BYTES)
+        view = memoryview(buffer)
+        filled = 0  # bytes of an unfinished line carried over from the last read
+        while read := stream.readinto(view[filled : filled + CHUNK_BYTES]):
+            self.size += read
+            end = filled + read
+            cut = max(buffer.rfind(b"\n", filled, end), buffer.rfind(b"\r", filled, end)) + 1
+            if cut == 0:
+                if end + CHUNK_BYTES <= len(buffer):
+                    filled = end
+                    continue
+                cut = end  # a line longer than MAX_LINE_BYTES: cut it here
+            self._scan(buffer, cut)
+            buffer[: end - cut] = view[cut:end]
+            filled = end - cut
+        if filled:
+            self._scan(buffer, filled)
+            self.lines_before += 1
+        view.release()
 
-    def finish(self) -> None:
-        if self.carry:
-            self._scan(self.carry)
-            self._keep_tail(self.carry)
-            self.lines_before += 1 if not self.carry.endswith(b"\n") else 0
-            self.carry = b""
-
-    def _keep_tail(self, body: bytes) -> None:
-        self.tail = (
-            (self.tail + body)[-TAIL_BYTES:] if len(body) < TAIL_BYTES else body[-TAIL_BYTES:]
-        )
-
-    def _scan(self, body: bytes) -> None:
-        search, end = self.search, len(body)
+    def _scan(self, buffer: bytearray, end: int) -> None:
+        search = self.search
         position = counted = 0
         line_number = self.lines_before
         next_newline = -1
-        while position < end and (match := search(body, position)) is not None:
+        while position < end and (match := search(buffer, position, end)) is not None:
             start = match.start()
-            if body[start] in b"\r\n":  # an anchored pattern matched the line break before
+            if buffer[start] in b"\r\n":  # an anchored pattern matched the line break before
                 start += 1
             if next_newline < start:
-                next_newline = body.find(b"\n", start)
+                next_newline = buffer.find(b"\n", start, end)
                 if next_newline < 0:
                     next_newline = end
-            previous_newline = body.rfind(b"\n", counted, start)
+            previous_newline = buffer.rfind(b"\n", counted, start)
             line_start = (
-                max(previous_newline, body.rfind(b"\r", max(previous_newline, 0), start)) + 1
+                max(previous_newline, buffer.rfind(b"\r", max(previous_newline, 0), start)) + 1
             )
-            carriage = body.find(b"\r", start, next_newline)
+            carriage = buffer.find(b"\r", start, next_newline)
             line_end = next_newline if carriage < 0 else carriage
-            line_number += body.count(b"\n", counted, start)
+            line_number += buffer.count(b"\n", counted, start)
             counted = start
-            self._classify(body[line_start:line_end], line_number + 1)
+            self._classify(bytes(buffer[line_start:line_end]), line_number + 1)
             position = line_end + 1
-        self.lines_before = line_number + body.count(b"\n", counted, end)
+        self.lines_before = line_number + buffer.count(b"\n", counted, end)
+        self.tail = (self.tail + bytes(buffer[max(0, end - TAIL_BYTES) : end]))[-TAIL_BYTES:]
 
     def _classify(self, line: bytes, line_number: int) -> None:
         rules = self.catalog.matching_rules(line)
@@ -187,9 +190,7 @@ def scan_file(path: Path, catalog: Catalog) -> FileScan:
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb", buffering=0) as stream:
-            while chunk := stream.read(CHUNK_BYTES):
-                scanner.feed(chunk)
+            scanner.scan_stream(stream)
     except OSError as error:
         raise UnusableInputError(f"{path}: cannot read: {error.strerror or error}") from None
-    scanner.finish()
     return scanner.result(path)
