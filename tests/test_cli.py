@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,19 @@ def test_cli_review_bundled_passing_example_passes() -> None:
     done = run_cli("review", EXAMPLES / "cicd_1764201600")
 
     assert done.status == 0, done
+
+
+def test_cli_rules_patterns_are_accepted_by_ripgrep(tmp_path: Path) -> None:
+    patterns = tmp_path / "patterns.txt"
+    patterns.write_text(run_cli("rules", "patterns").stdout)
+    empty = tmp_path / "empty.log"
+    empty.write_text("nothing to see\n")
+
+    done = subprocess.run(
+        ["rg", "--no-config", "-c", "-f", str(patterns), str(empty)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stderr  # 1: no match; 2 would be a rejected pattern

@@ -17,6 +17,7 @@ from eagle3_monitor.config import config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.review.run import ReviewSettings, review_path
+from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
 from eagle3_monitor.vocabulary import RunVerdict
 
@@ -146,6 +147,15 @@ def rules_list(config_file: Path | None) -> None:
         click.echo(
             f"{rule.id:<34} {rule.kind:<11} {rule.category or '-':<27} {rule.priority:>3} {roles}"
         )
+
+
+@rules.command("docs")
+@config_option
+@one_line_errors
+def rules_docs(config_file: Path | None) -> None:
+    """Print docs/categories.md: every category, its meaning, its rules and example lines."""
+    _, catalog = load_config_and_catalog(config_path_from(config_file))
+    click.echo(categories_markdown(catalog), nl=False)
 
 
 def main() -> None:

@@ -53,6 +53,51 @@ class Category(StrEnum):
     UNKNOWN = "unknown"
 
 
+CATEGORY_MEANINGS: dict[Category, str] = {
+    Category.TIME_LIMIT: "Slurm killed the job or step at its wall-clock limit "
+    '(TIMEOUT, "DUE TO TIME LIMIT").',
+    Category.HOST_OOM: "Host/cgroup memory exhausted: oom-kill events, OUT_OF_MEMORY, a plain "
+    '"Killed" from the kernel OOM killer.',
+    Category.NODE_FAILURE: 'A node died or was lost (NODE_FAIL, "DUE TO NODE FAILURE").',
+    Category.PREEMPTED: 'The job was preempted ("DUE TO PREEMPTION", PREEMPTED).',
+    Category.CANCELLED: "Cancelled by a user or admin (scancel), not by a limit.",
+    Category.DEPENDENCY_NEVER_SATISFIED: "Never ran because an upstream job failed "
+    "(afterok chain).",
+    Category.GPU_OOM: "CUDA/GPU out of memory (training, model load, dump, benchmark).",
+    Category.NCCL: "NCCL / collective communication failures and watchdog timeouts.",
+    Category.CUDA_ERROR: "Other CUDA/driver faults: illegal memory access, device-side assert, "
+    "Xid/ECC, cuBLAS/cuDNN errors.",
+    Category.SERVER_STARTUP: "The inference server (vLLM / TRT-LLM) never became healthy or its "
+    "engine core failed, and no more specific cause is in the log.",
+    Category.KV_CACHE: "KV-cache capacity too small for the max model length / no memory for "
+    "cache blocks / gpu_memory_utilization too low.",
+    Category.UNSUPPORTED_MODEL: "Architecture or model type not supported by the backend or "
+    "library version (vLLM, TRT-LLM, transformers, EAGLE3 for the model type).",
+    Category.TRUST_REMOTE_CODE: "The model needs custom code but trust_remote_code was not passed.",
+    Category.MODEL_FILES: "Model files unavailable: not in the local mirror, hub unreachable "
+    "offline, a missing weight shard, a bad repo id or path.",
+    Category.TOKENIZER: "Tokenizer / vocab loading failure (harmony vocab, tiktoken cache, "
+    "tokenizers too old).",
+    Category.MISSING_INPUT: "A task's input artifacts are missing because an upstream task "
+    "produced nothing: /scratchspace/data, offline_hidden_states, export.",
+    Category.MISSING_SCRIPT: "A script or command path in the pipeline config does not exist.",
+    Category.PYTHON_ENV: "ImportError / ModuleNotFoundError / undefined symbol / pip install "
+    "failure / version conflict.",
+    Category.DISK_FULL: "No space left on device / quota exceeded.",
+    Category.PERMISSION: "Permission denied on files or directories (or a read-only file system).",
+    Category.CONTAINER: "Container runtime failure (pyxis / enroot: image import, "
+    "container start).",
+    Category.EMPTY_OUTPUT: 'The task "finished" but produced nothing usable (0 conversations '
+    "processed, no acceptance length, empty data dir).",
+    Category.TRAINING_DIVERGENCE: "The loss became NaN/inf or training diverged.",
+    Category.LOW_ACCEPTANCE: "The benchmark's acceptance length is below the threshold "
+    "(default 2.1).",
+    Category.PYTHON_EXCEPTION: "A Python exception none of the above explains (headline: the "
+    "exception line).",
+    Category.UNKNOWN: "Failed, with no recognisable cause (evidence: the last lines of the log).",
+}
+
+
 class TaskVerdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"

@@ -30,9 +30,11 @@ def review_to_text(review: RunReview, colour: bool = False) -> str:
         padded = paint(verdict) + " " * (9 - len(verdict))
         role = str(task.role or "")
         job = f"job {task.job_id}" if task.job_id else ""
+        if task.exit_code is not None:
+            job += f" exit {task.exit_code}"
         detail = task_detail(task)
         lines.append(
-            f"  {task_label(task):<{width}}  {role:<9}  {padded}  {job:<14}  {detail}".rstrip()
+            f"  {task_label(task):<{width}}  {role:<9}  {padded}  {job:<21}  {detail}".rstrip()
         )
     if review.root_cause and review.root_cause_task:
         lines += ["", *_cause_block(review, review.root_cause, colour)]
