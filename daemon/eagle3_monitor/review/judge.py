@@ -19,6 +19,7 @@ from eagle3_monitor.rules.model import RuleKind
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX, Category, Role, TaskVerdict
 
 CAUSE_MIN_PRIORITY_WHEN_KILLED = 20
+CLEAR_CAUSE_PRIORITY = 50
 MAX_EVIDENCE = 6
 MAX_FINDINGS = 60
 OVERALL_TOPICS = {"overall", "total", "all", "mean", "average"}
@@ -171,8 +172,10 @@ def _verdict(
             terminations, key=lambda t: (_TERMINATION_WEIGHT.get(_category(t), 0), t.position)
         )
         verdict = _VERDICT_OF_TERMINATION.get(_category(ending), TaskVerdict.FAIL)
-        cause = _best(errors, CAUSE_MIN_PRIORITY_WHEN_KILLED) or ending
-        return Judgement(verdict, role, _root_cause(cause, evidence))
+        error = _best(errors, CAUSE_MIN_PRIORITY_WHEN_KILLED)
+        if verdict is TaskVerdict.CANCELLED and error and error.priority >= CLEAR_CAUSE_PRIORITY:
+            verdict = TaskVerdict.FAIL  # srun cancels the step after a task died: not a user
+        return Judgement(verdict, role, _root_cause(error or ending, evidence))
     failing = [located for located in evidence.hits if located.hit.rule.rule.fails_task]
     if (exit_code is not None and exit_code != 0) or failing or _unresolved(errors, evidence):
         return Judgement(TaskVerdict.FAIL, role, _failure_cause(errors, failing, evidence))
