@@ -53,7 +53,9 @@ def build_experiment(case: FailureCase, root: Path) -> Path:
     rng = random.Random(case.name)
     role = ROLE_BY_TASK_INDEX[case.task]
     log = _PARTIAL_OUTPUT[role](rng) + case.log if case.log else ""
-    failed = TaskPlan(role, task_log=log, exit_code=case.exit_code, sbatch_tail=case.sbatch_tail)
+    failed = TaskPlan(
+        role, task_log=log, exit_code=case.exit_code, sbatch_tail=case.sbatch_tail, artifacts=False
+    )
     plans = plan_failing_at(case.task, failed)
     for offset, later in enumerate(case.later, start=case.task + 1):
         plans[offset] = TaskPlan(
@@ -61,5 +63,6 @@ def build_experiment(case: FailureCase, root: Path) -> Path:
             task_log=later["log"],
             exit_code=later.get("exit_code", 1),
             sbatch_tail=later.get("sbatch_tail", ""),
+            artifacts=False,
         )
     return write_experiment(root, plans)

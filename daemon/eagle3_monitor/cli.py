@@ -16,9 +16,15 @@ from eagle3_monitor import __version__
 from eagle3_monitor.config import config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
-from eagle3_monitor.review.run import ReviewSettings, review_path
+from eagle3_monitor.report.validation import (
+    validation_to_json,
+    validation_to_markdown,
+    validation_to_text,
+)
+from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
+from eagle3_monitor.validate.model import ValidationVerdict
 from eagle3_monitor.vocabulary import RunVerdict
 
 EXIT_PASS = 0
@@ -31,6 +37,12 @@ _EXIT_BY_VERDICT = {
     RunVerdict.PASS: EXIT_PASS,
     RunVerdict.FAIL: EXIT_FAILURE_FOUND,
     RunVerdict.INCOMPLETE: EXIT_INCOMPLETE,
+}
+
+_EXIT_BY_VALIDATION = {
+    ValidationVerdict.PASSED: EXIT_PASS,
+    ValidationVerdict.FAILED: EXIT_FAILURE_FOUND,
+    ValidationVerdict.PARTIAL: EXIT_INCOMPLETE,
 }
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -92,8 +104,7 @@ def review(
     Exit status: 0 every task passed, 1 a failure was found, 2 unusable input,
     3 incomplete (tasks still running or not run, none failed)."""
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
-    settings = ReviewSettings(threshold or loaded.config.review.acceptance_threshold)
-    result = review_path(path, catalog, settings)
+    result = review_path(path, catalog, loaded.config.review_settings(threshold))
     if output_format == "json":
         click.echo(json.dumps(review_to_json(result), indent=2, ensure_ascii=False))
     elif output_format == "markdown":
@@ -104,6 +115,45 @@ def review(
     for problem in (problem for task in result.tasks for problem in task.problems):
         click.echo(f"eagle3-monitor: warning: {problem}", err=True)
     sys.exit(_EXIT_BY_VERDICT[result.verdict])
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--threshold", type=float, default=None, help="Acceptance-length pass threshold.")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
+)
+@config_option
+@one_line_errors
+def validate(
+    path: Path,
+    output_format: str,
+    threshold: float | None,
+    color: bool | None,
+    config_file: Path | None,
+) -> None:
+    """Check an experiment's artifacts task by task: data shards, hidden states, the exported
+    draft and its training loss, the acceptance length against the threshold.
+
+    Exit status: 0 passed, 1 failed, 2 unusable input, 3 partial (tasks not run yet)."""
+    loaded, catalog = load_config_and_catalog(config_path_from(config_file))
+    result = validate_path(path, catalog, loaded.config.review_settings(threshold)).validation
+    assert result is not None  # validate_path only accepts whole experiments
+    if output_format == "json":
+        click.echo(json.dumps(validation_to_json(result), indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        click.echo(validation_to_markdown(result), nl=False)
+    else:
+        use_colour = sys.stdout.isatty() if color is None else color
+        click.echo(validation_to_text(result, colour=use_colour), nl=False, color=use_colour)
+    sys.exit(_EXIT_BY_VALIDATION[result.verdict])
 
 
 @cli.group()

@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.review.run import ReviewSettings
 from eagle3_monitor.rules.catalog import Catalog, RuleSource, load_catalog
+from eagle3_monitor.validate.run import ArtifactTemplates
 from eagle3_monitor.vocabulary import DEFAULT_ACCEPTANCE_THRESHOLD
 from eagle3_monitor.yamlpos import LocatedDocument, format_key_path, load_located
 
@@ -30,10 +32,48 @@ class ReviewSection(BaseModel):
     rule_files: list[str] = Field(default_factory=list)
 
 
+class ArtifactPathsSection(BaseModel):
+    """Where each role's artifacts are. `{experiment}` is the experiment directory,
+    `{task_dir}` the task's directory; relative paths are taken from the experiment dir."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = "{experiment}/data"
+    hidden_states: str = "{experiment}/offline_hidden_states"
+    training_output: str = "{experiment}/eagle3"
+    export: str = "{experiment}/export"
+    benchmark_results: list[str] = Field(default_factory=lambda: ["{task_dir}", "{experiment}"])
+
+
+class ValidateSection(BaseModel):
+    """How artifacts are validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden_states_min_share: float = Field(default=0.9, ge=0, le=1)
+    artifacts: ArtifactPathsSection = Field(default_factory=ArtifactPathsSection)
+
+
 class MonitorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     review: ReviewSection = Field(default_factory=ReviewSection)
+    validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
+
+    def review_settings(self, threshold: float | None = None) -> ReviewSettings:
+        """Settings for review/validate; `threshold` (from the command line) wins over the file."""
+        paths = self.validate_.artifacts
+        return ReviewSettings(
+            threshold=threshold if threshold is not None else self.review.acceptance_threshold,
+            hidden_states_min_share=self.validate_.hidden_states_min_share,
+            artifacts=ArtifactTemplates(
+                paths.data,
+                paths.hidden_states,
+                paths.training_output,
+                paths.export,
+                tuple(paths.benchmark_results),
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class Judgement:
     findings: list[Finding] = field(default_factory=list)
     exit_code: int | None = None
     acceptance: AcceptanceLength | None = None
+    metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,7 +128,20 @@ def judge_task(logs: Sequence[ScannedLog], index: int | None, threshold: float) 
     judgement.exit_code = evidence.exit_code
     judgement.acceptance = acceptance
     judgement.findings = _findings(applicable)
+    judgement.metrics = _metric_series(evidence.of(RuleKind.METRIC))
     return judgement
+
+
+def _metric_series(metrics: list[Located]) -> dict[str, list[float]]:
+    """The values of each metric in log order (first and last hits of long series)."""
+    series: dict[str, list[float]] = {}
+    for located in metrics:
+        name = located.hit.rule.rule.metric or ""
+        try:
+            series.setdefault(name, []).append(float(located.hit.groups["value"]))
+        except (KeyError, ValueError):
+            continue
+    return series
 
 
 def _all_hits(logs: Iterable[ScannedLog]) -> list[Located]:

@@ -87,6 +87,11 @@ class Experiment:
     metadata: dict[str, Any] = field(default_factory=dict)
     single_file: bool = False
 
+    @property
+    def is_experiment_dir(self) -> bool:
+        """A whole experiment (not one task dir or one file): its artifacts can be validated."""
+        return not self.single_file and all(task.directory != self.path for task in self.tasks)
+
 
 def discover(path: Path) -> Experiment:
     """The experiment (or single task, or single log file) at `path`.

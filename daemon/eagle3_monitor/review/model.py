@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eagle3_monitor.validate.model import Validation
 from eagle3_monitor.vocabulary import Category, Role, RunVerdict, TaskVerdict
 
 
@@ -59,6 +60,7 @@ class TaskReview:
     exit_code: int | None = None
     acceptance: AcceptanceLength | None = None
     problems: list[str] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class RunReview:
     root_cause_task: TaskReview | None = None
     threshold: float = 2.1
     job_name: str | None = None
+    validation: Validation | None = None
 
     def rerun_skip_indices(self) -> list[int]:
         """Tasks to skip in a re-run: those that passed."""

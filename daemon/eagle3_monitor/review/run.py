@@ -3,7 +3,7 @@ the run's root cause. This is what `eagle3-monitor review` and the daemon call."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
@@ -12,6 +12,12 @@ from eagle3_monitor.review.layout import Experiment, LogFile, LogKind, TaskLogs,
 from eagle3_monitor.review.model import RootCause, RunReview, TaskReview
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.rules.catalog import Catalog
+from eagle3_monitor.validate.run import (
+    ArtifactTemplates,
+    ValidationSettings,
+    apply_validation,
+    validate_tasks,
+)
 from eagle3_monitor.vocabulary import (
     DEFAULT_ACCEPTANCE_THRESHOLD,
     Category,
@@ -26,17 +32,40 @@ _CAUSED_UPSTREAM = {Category.MISSING_INPUT, Category.DEPENDENCY_NEVER_SATISFIED}
 @dataclass(frozen=True)
 class ReviewSettings:
     threshold: float = DEFAULT_ACCEPTANCE_THRESHOLD
+    hidden_states_min_share: float = 0.9
+    artifacts: ArtifactTemplates = field(default_factory=ArtifactTemplates)
+
+    def validation(self) -> ValidationSettings:
+        return ValidationSettings(self.threshold, self.hidden_states_min_share, self.artifacts)
 
 
 def review_path(path: Path, catalog: Catalog, settings: ReviewSettings | None = None) -> RunReview:
-    """Review whatever is at `path`; UnusableInputError when nothing there can be reviewed."""
+    """Review whatever is at `path`; UnusableInputError when nothing there can be reviewed.
+    For a whole experiment the artifacts are validated too, and count in the verdicts."""
     settings = settings or ReviewSettings()
     experiment = discover(path)
     tasks = [review_task(task, catalog, settings) for task in experiment.tasks]
     problems = [problem for task in tasks for problem in task.problems]
     if problems and not any(task.logs for task in tasks):
         raise UnusableInputError(problems[0])
-    return assemble_run(experiment, tasks, settings)
+    validation = None
+    if experiment.is_experiment_dir:
+        validation = validate_tasks(experiment, tasks, settings.validation())
+        apply_validation(tasks, validation)
+    review = assemble_run(experiment, tasks, settings)
+    review.validation = validation
+    return review
+
+
+def validate_path(
+    path: Path, catalog: Catalog, settings: ReviewSettings | None = None
+) -> RunReview:
+    """`review_path` for `validate`: the path must be a whole experiment directory."""
+    if path.is_file() or (path.is_dir() and not discover(path).is_experiment_dir):
+        raise UnusableInputError(
+            f"{path}: validate needs an experiment directory (cicd_<epoch>/), not a task or a file"
+        )
+    return review_path(path, catalog, settings)
 
 
 def review_task(task: TaskLogs, catalog: Catalog, settings: ReviewSettings) -> TaskReview:
@@ -66,6 +95,7 @@ def review_task(task: TaskLogs, catalog: Catalog, settings: ReviewSettings) -> T
         exit_code=judgement.exit_code,
         acceptance=judgement.acceptance,
         problems=problems,
+        metrics=judgement.metrics,
     )
 
 

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eagle3_monitor.simulate.artifacts import write_artifacts
 from eagle3_monitor.simulate.logtext import (
     TaskNames,
     healthy_task_log,
@@ -29,6 +30,12 @@ class TaskPlan:
     exit_code: int | None = 0  # None: the batch step has no trailer (killed, or running)
     sbatch_tail: str = ""  # Slurm lines after the srun command (slurmstepd/srun errors)
     restarts: list[str] = field(default_factory=list)  # earlier attempts' task logs
+    artifacts: bool | None = None  # write the role's artifacts; default: when it exited 0
+    acceptance: float = 2.62  # the benchmark's acceptance length in its result files
+
+    @property
+    def writes_artifacts(self) -> bool:
+        return self.ran and (self.artifacts if self.artifacts is not None else self.exit_code == 0)
 
 
 def healthy_plan() -> list[TaskPlan]:
@@ -74,4 +81,6 @@ def write_experiment(
         trace = sbatch_trace(names, plan.role, job_id, None)
         trailer = sbatch_trace(names, plan.role, job_id, plan.exit_code)[len(trace) :]
         writelines(task_dir / names.sbatch_file(job_id), trace + plan.sbatch_tail + trailer)
+        if plan.writes_artifacts:
+            write_artifacts(plan.role, experiment, task_dir, plan.acceptance)
     return experiment

@@ -1,0 +1,1 @@
+"""Run validation: are the artifacts each task should leave there and usable?"""
