@@ -15,7 +15,9 @@ import click
 from eagle3_monitor import __version__
 from eagle3_monitor.config import config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError
+from eagle3_monitor.lint.run import lint_pipeline
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
+from eagle3_monitor.report.lint import lint_to_json, lint_to_text
 from eagle3_monitor.report.validation import (
     validation_to_json,
     validation_to_markdown,
@@ -154,6 +156,45 @@ def validate(
         use_colour = sys.stdout.isatty() if color is None else color
         click.echo(validation_to_text(result, colour=use_colour), nl=False, color=use_colour)
     sys.exit(_EXIT_BY_VALIDATION[result.verdict])
+
+
+@cli.command()
+@click.argument("pipeline_yaml", type=click.Path(path_type=Path))
+@click.option(
+    "--model-config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The target model's config.json (default: <global_vars.hf_model>/config.json).",
+)
+@click.option(
+    "--launcher-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A launcher checkout (tools/launcher) to check task scripts against.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
+)
+@one_line_errors
+def lint(
+    pipeline_yaml: Path,
+    model_config: Path | None,
+    launcher_dir: Path | None,
+    output_format: str,
+    color: bool | None,
+) -> None:
+    """Check a launcher pipeline YAML before submitting it: backends that cannot handle the
+    model, missing trust_remote_code, MoE draft sizes, unknown scripts, allow_to_fail, limits.
+
+    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 unusable input."""
+    report = lint_pipeline(pipeline_yaml, model_config, launcher_dir)
+    if output_format == "json":
+        click.echo(json.dumps(lint_to_json(report), indent=2, ensure_ascii=False))
+    else:
+        use_colour = sys.stdout.isatty() if color is None else color
+        click.echo(lint_to_text(report, colour=use_colour), nl=False, color=use_colour)
+    sys.exit(EXIT_FAILURE_FOUND if report.errors else EXIT_PASS)
 
 
 @cli.group()

@@ -95,6 +95,9 @@ def check_synthesized_data(data_dir: Path) -> tuple[list[Check], DataSummary | N
 def _count_samples(data_dir: Path, shards: list[str]) -> tuple[int, list[str]]:
     samples, problems = 0, []
     for name in shards:
+        if not (data_dir / name).is_file():
+            problems.append(f"{name}: not a regular file")
+            continue
         try:
             count, last = _count_lines(data_dir / name)
         except OSError as error:

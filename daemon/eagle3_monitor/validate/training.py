@@ -78,7 +78,11 @@ def find_trainer_state(training_output: Path) -> Path | None:
     if top.is_file():
         return top
     checkpoints = sorted(
-        training_output.glob("checkpoint-*/trainer_state.json"),
+        (
+            path
+            for path in training_output.glob("checkpoint-*/trainer_state.json")
+            if path.is_file()
+        ),
         key=lambda path: _step_of(path.parent.name),
     )
     return checkpoints[-1] if checkpoints else None
