@@ -381,3 +381,26 @@ def test_review_includes_validation_for_a_task_with_exit_zero_and_no_output(
     assert review.tasks[1].verdict is TaskVerdict.FAIL
     assert review.tasks[1].root_cause is not None
     assert review.tasks[1].root_cause.category is Category.EMPTY_OUTPUT
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Average Acceptance Length {'accept': 9150, 'count': 4021, 'ratio': 2.2756}",
+        "Average AL: 2.2756",
+        "INFO 01-01 00:00:00 [metrics.py:96] SpecDecoding metrics: Mean acceptance length: 2.2756, Accepted: 9 tokens",
+        "PASS: 2.2756 >= 2.1",
+    ],
+    ids=["dict-ratio", "average-al", "vllm-mean", "gate"],
+)
+def test_validate_reads_every_acceptance_length_form(
+    line: str, tmp_path: Path, catalog: Catalog
+) -> None:
+    plans = benchmark_plan(line + "\n")
+    plans[3].artifacts = False
+    experiment = write_experiment(tmp_path, plans)
+
+    result = validate(experiment, catalog)
+
+    assert result.acceptance_length == pytest.approx(2.2756)
+    assert check(result, 3, "acceptance_length").status is CheckStatus.PASS
