@@ -58,6 +58,29 @@ config_option = click.option(
 )
 
 
+_REPORT_OPTIONS = (
+    click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "markdown", "json"]),
+        default="text",
+        show_default=True,
+    ),
+    click.option("--threshold", type=float, default=None, help="Acceptance-length pass threshold."),
+    click.option(
+        "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
+    ),
+    config_option,
+)
+
+
+def report_options(command: Command) -> Command:
+    """--format, --threshold, --color and --config: shared by review and validate."""
+    for option in reversed(_REPORT_OPTIONS):
+        command = option(command)
+    return command
+
+
 def one_line_errors(command: Command) -> Command:
     """Turn MonitorError into `eagle3-monitor: error: ...` and exit status 2."""
 
@@ -81,18 +104,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
-@click.option("--threshold", type=float, default=None, help="Acceptance-length pass threshold.")
-@click.option(
-    "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
-)
-@config_option
+@report_options
 @one_line_errors
 def review(
     path: Path,
@@ -121,18 +133,7 @@ def review(
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
-@click.option("--threshold", type=float, default=None, help="Acceptance-length pass threshold.")
-@click.option(
-    "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
-)
-@config_option
+@report_options
 @one_line_errors
 def validate(
     path: Path,

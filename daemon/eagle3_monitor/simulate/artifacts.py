@@ -11,6 +11,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+from eagle3_monitor.simulate.logtext import topic_acceptance
 from eagle3_monitor.vocabulary import Role
 
 CONVERSATIONS_PER_SHARD = 6
@@ -86,9 +87,14 @@ def write_hidden_states(
         }
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr(f"{name}/data.pkl", pickle.dumps(payload, protocol=2))
-            archive.writestr(f"{name}/version", "3\n")
+            archive.writestr(_entry(f"{name}/data.pkl"), pickle.dumps(payload, protocol=2))
+            archive.writestr(_entry(f"{name}/version"), "3\n")
         (states / f"{name}.pt").write_bytes(buffer.getvalue())
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip member with a fixed date, so the same content gives the same bytes."""
+    return zipfile.ZipInfo(name, date_time=(2025, 11, 26, 0, 0, 0))
 
 
 def write_training_outputs(experiment: Path, losses: list[float] | None = None) -> None:
@@ -139,21 +145,9 @@ def write_safetensors(path: Path, tensors: dict[str, tuple[int, ...]]) -> None:
 
 
 def write_benchmark_results(task_dir: Path, acceptance: float) -> None:
-    topics = (
-        "writing",
-        "roleplay",
-        "reasoning",
-        "math",
-        "coding",
-        "extraction",
-        "stem",
-        "humanities",
-    )
     per_topic = {
-        topic: {"acceptance_length": round(acceptance + 0.05 * (i % 3 - 1), 3)}
-        for i, topic in enumerate(topics)
+        topic: {"acceptance_length": value} for topic, value in topic_acceptance(acceptance).items()
     }
-    (task_dir / "mtbench.json").write_text(
-        json.dumps({"acceptance_length": acceptance, "per_category": per_topic}, indent=2)
-    )
+    results = {"acceptance_length": acceptance, "per_category": per_topic}
+    (task_dir / "mtbench.json").write_text(json.dumps(results, indent=2))
     (task_dir / "timing.json").write_text(json.dumps({"ttft_ms": 41.2, "tpot_ms": 7.9}, indent=2))

@@ -223,6 +223,26 @@ def training_log(rng: random.Random, steps: int = 5, finish: bool = True) -> str
     return "\n".join(lines) + "\n"
 
 
+MTBENCH_TOPICS = (
+    "writing",
+    "roleplay",
+    "reasoning",
+    "math",
+    "coding",
+    "extraction",
+    "stem",
+    "humanities",
+)
+
+
+def topic_acceptance(acceptance: float) -> dict[str, float]:
+    """Per-topic acceptance lengths scattered around the overall value."""
+    return {
+        topic: round(acceptance + 0.05 * (offset % 3 - 1), 3)
+        for offset, topic in enumerate(MTBENCH_TOPICS)
+    }
+
+
 def benchmark_log(rng: random.Random, acceptance: float = 2.62, finish: bool = True) -> str:
     lines = [
         *rank_banner(),
@@ -233,18 +253,8 @@ def benchmark_log(rng: random.Random, acceptance: float = 2.62, finish: bool = T
         progress_bar("Running mtbench", 80, 8),
     ]
     if finish:
-        topics = (
-            "writing",
-            "roleplay",
-            "reasoning",
-            "math",
-            "coding",
-            "extraction",
-            "stem",
-            "humanities",
-        )
-        for offset, topic in enumerate(topics):
-            lines.append(f"{topic} Average AL: {acceptance + 0.05 * (offset % 3 - 1):.2f}")
+        for topic, value in topic_acceptance(acceptance).items():
+            lines.append(f"{topic} Average AL: {value:.2f}")
         accepted = int(acceptance * 8120)
         lines += [
             f"Average AL: {acceptance:.2f}",
