@@ -16,8 +16,10 @@ from eagle3_monitor import __version__
 from eagle3_monitor.config import config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.lint.run import lint_pipeline
+from eagle3_monitor.monitor.poll import poll_once
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.report.lint import lint_to_json, lint_to_text
+from eagle3_monitor.report.poll import poll_to_json, poll_to_text
 from eagle3_monitor.report.validation import (
     validation_to_json,
     validation_to_markdown,
@@ -26,6 +28,8 @@ from eagle3_monitor.report.validation import (
 from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
+from eagle3_monitor.slurm.sacct import SacctBackend
+from eagle3_monitor.state.store import Store
 from eagle3_monitor.validate.model import ValidationVerdict
 from eagle3_monitor.vocabulary import RunVerdict
 
@@ -196,6 +200,32 @@ def lint(
         use_colour = sys.stdout.isatty() if color is None else color
         click.echo(lint_to_text(report, colour=use_colour), nl=False, color=use_colour)
     sys.exit(EXIT_FAILURE_FOUND if report.errors else EXIT_PASS)
+
+
+@cli.command()
+@click.option(
+    "--once", is_flag=True, required=True, help="Poll once and exit (the daemon polls on)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema eagle3-monitor.poll/1).")
+@config_option
+@one_line_errors
+def poll(once: bool, as_json: bool, config_file: Path | None) -> None:
+    """Discover the pipeline jobs in Slurm, record their states, print runs and tasks.
+
+    Exit status: 0 polled, 1 Slurm could not be asked (the states shown may be stale),
+    2 bad configuration."""
+    loaded, _ = load_config_and_catalog(config_path_from(config_file))
+    config = loaded.config
+    store = Store.open(config.database_path())
+    try:
+        result = poll_once(SacctBackend(config.sacct_settings()), store, config.watch_settings())
+        if as_json:
+            click.echo(json.dumps(poll_to_json(result, store), indent=2))
+        else:
+            click.echo(poll_to_text(result, store), nl=False)
+    finally:
+        store.close()
+    sys.exit(EXIT_PASS if result.ok else EXIT_FAILURE_FOUND)
 
 
 @cli.group()

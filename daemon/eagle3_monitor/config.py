@@ -7,14 +7,18 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.monitor.discovery import DEFAULT_JOB_NAME_PATTERN
+from eagle3_monitor.monitor.poll import WatchSettings
 from eagle3_monitor.review.run import ReviewSettings
 from eagle3_monitor.rules.catalog import Catalog, RuleSource, load_catalog
+from eagle3_monitor.slurm.sacct import SacctSettings
 from eagle3_monitor.validate.run import ArtifactTemplates
 from eagle3_monitor.vocabulary import DEFAULT_ACCEPTANCE_THRESHOLD
 from eagle3_monitor.yamlpos import LocatedDocument, format_key_path, load_located
@@ -54,11 +58,80 @@ class ValidateSection(BaseModel):
     artifacts: ArtifactPathsSection = Field(default_factory=ArtifactPathsSection)
 
 
+class SlurmSection(BaseModel):
+    """How Slurm is asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["sacct", "pyslurm"] = "sacct"
+    sacct: str = "sacct"
+    scontrol: str = "scontrol"
+    timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    clusters: list[str] = Field(default_factory=list)
+
+
+class WatchSection(BaseModel):
+    """Which jobs are EAGLE3 pipeline jobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list)
+    partitions: list[str] = Field(default_factory=list)
+    job_name_pattern: str = DEFAULT_JOB_NAME_PATTERN
+    experiment_roots: list[str] = Field(default_factory=list)
+    lookback_hours: float = Field(default=24, gt=0)
+
+    @field_validator("job_name_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a valid regular expression: {error}") from None
+        return value
+
+
+class StateSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database: str | None = None  # default: $STATE_DIRECTORY/eagle3-monitor.db
+
+
 class MonitorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     review: ReviewSection = Field(default_factory=ReviewSection)
     validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
+    slurm: SlurmSection = Field(default_factory=SlurmSection)
+    watch: WatchSection = Field(default_factory=WatchSection)
+    state: StateSection = Field(default_factory=StateSection)
+
+    def sacct_settings(self) -> SacctSettings:
+        return SacctSettings(
+            sacct=self.slurm.sacct,
+            scontrol=self.slurm.scontrol,
+            timeout=self.slurm.timeout_seconds,
+            clusters=tuple(self.slurm.clusters),
+            users=tuple(self.watch.users),
+            accounts=tuple(self.watch.accounts),
+            partitions=tuple(self.watch.partitions),
+        )
+
+    def watch_settings(self) -> WatchSettings:
+        return WatchSettings(
+            job_name_pattern=self.watch.job_name_pattern,
+            experiment_roots=tuple(Path(root).expanduser() for root in self.watch.experiment_roots),
+            lookback=timedelta(hours=self.watch.lookback_hours),
+        )
+
+    def database_path(self) -> Path:
+        if self.state.database:
+            return Path(self.state.database).expanduser()
+        state_directory = os.environ.get("STATE_DIRECTORY")
+        if state_directory:
+            return Path(state_directory.split(":")[0]) / "eagle3-monitor.db"
+        return Path.home() / ".local" / "state" / "eagle3-monitor" / "state.db"
 
     def review_settings(self, threshold: float | None = None) -> ReviewSettings:
         """Settings for review/validate; `threshold` (from the command line) wins over the file."""

@@ -1,0 +1,1 @@
+"""The poll cycle: which jobs to watch, how they group into pipeline runs, what changed."""

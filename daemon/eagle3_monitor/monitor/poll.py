@@ -1,0 +1,183 @@
+"""One poll cycle: ask Slurm (one batched sacct per question), record what changed.
+
+1. Discovery: jobs of the watched users since the last poll's watermark (minus an overlap), with
+   the launcher's naming. 2. Tracked jobs not yet final, by id (a job cancelled while pending
+   on a dependency is missing from time windows). 3. Each job is grouped into its pipeline run,
+   its logs found, its state recorded; a state counts as final once it is terminal, its End is
+   known and no requeue follows. Everything one poll writes is one transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from eagle3_monitor.monitor.discovery import (
+    PipelineTaskName,
+    experiment_dir_of,
+    find_logs,
+    match_job_name,
+)
+from eagle3_monitor.slurm.model import JobRecord
+from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SlurmError
+from eagle3_monitor.state.store import Store, StoredRun, Transition
+
+WATERMARK = "sacct-discovery"
+RUN_GROUPING_WINDOW = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    job_name_pattern: str
+    experiment_roots: tuple[Path, ...] = ()
+    lookback: timedelta = timedelta(hours=24)
+    overlap: timedelta = timedelta(minutes=10)
+
+
+@dataclass
+class PollResult:
+    started: datetime
+    finished: datetime | None = None
+    jobs_seen: int = 0
+    transitions: list[Transition] = field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def poll_once(
+    backend: SacctBackend, store: Store, settings: WatchSettings, now: datetime | None = None
+) -> PollResult:
+    """Never raises for Slurm trouble: a failed sacct is the result's `error`, nothing recorded,
+    the watermark unchanged, so the next poll catches up."""
+    started = now or datetime.now(UTC)
+    result = PollResult(started)
+    pattern = re.compile(settings.job_name_pattern)
+    try:
+        discovered = _discover(backend, store, settings, started, pattern)
+        tracked = _tracked(backend, store)
+        live = _live(backend, result)
+    except SlurmError as error:
+        result.error = str(error)
+        result.finished = datetime.now(UTC)
+        return result
+    records = _unique(discovered + tracked)
+    with store.transaction():
+        for record in records:
+            task = match_job_name(record.name, pattern)
+            if task is None:
+                continue
+            result.jobs_seen += 1
+            transition = _record(store, record, task, live.get(record.job_id), settings)
+            if transition is not None:
+                result.transitions.append(transition)
+        store.set_watermark(WATERMARK, started.isoformat())
+    result.finished = datetime.now(UTC)
+    return result
+
+
+def _discover(
+    backend: SacctBackend,
+    store: Store,
+    settings: WatchSettings,
+    now: datetime,
+    pattern: re.Pattern[str],
+) -> list[JobRecord]:
+    mark = store.watermark(WATERMARK)
+    since = datetime.fromisoformat(mark) if mark else now - settings.lookback
+    records = backend.jobs_since((since - settings.overlap).astimezone())
+    return [record for record in records if pattern.match(record.name)]
+
+
+def _tracked(backend: SacctBackend, store: Store) -> list[JobRecord]:
+    """Jobs recorded but not final yet, asked for by id (with their steps)."""
+    unfinished = [job.job_id for job in store.unfinished_jobs()]
+    return backend.jobs_by_id(unfinished) if unfinished else []
+
+
+def _live(backend: SacctBackend, result: PollResult) -> dict[str, LiveJob]:
+    """The controller's view is detail (log paths, requeues): its failure is only a warning."""
+    try:
+        return backend.live_jobs()
+    except SlurmError as error:
+        result.warnings.append(str(error))
+        return {}
+
+
+def _unique(records: list[JobRecord]) -> list[JobRecord]:
+    """One record per job; the one with steps (from the by-id query) wins."""
+    by_key: dict[object, JobRecord] = {}
+    for record in records:
+        current = by_key.get(record.key)
+        if current is None or (record.steps and not current.steps):
+            by_key[record.key] = record
+    return sorted(
+        by_key.values(), key=lambda r: (r.key.submit or datetime.min.replace(tzinfo=UTC), r.job_id)
+    )
+
+
+def _record(
+    store: Store,
+    record: JobRecord,
+    task: PipelineTaskName,
+    live: LiveJob | None,
+    settings: WatchSettings,
+) -> Transition | None:
+    reported = [path for path in (record.stdout, live.stdout if live else None) if path]
+    experiment = experiment_dir_of(*reported, record.work_dir)
+    run = _run_for(store, record, task, experiment)
+    logs = find_logs(record.job_id, task, experiment, reported, settings.experiment_roots)
+    final = record.is_final(still_queued=bool(live and live.queued))
+    detail: dict[str, object] = {"raw_state": record.raw_state, "exit_code": record.exit_code}
+    if live is not None and live.reason:
+        detail["reason"] = live.reason
+    return store.record_job(
+        record, run_id=run.id, task_index=task.index, log_paths=logs, final=final, detail=detail
+    )
+
+
+def _run_for(
+    store: Store, record: JobRecord, task: PipelineTaskName, experiment: Path | None
+) -> StoredRun:
+    """Runs are keyed by their experiment dir; without one, by job base, user and submit time:
+    a job joins the newest run of its base that lacks its task index and began shortly before."""
+    cluster = record.key.cluster
+    existing = store.job(cluster, record.job_id, record.key.submit)
+    if existing is not None and existing.run_id is not None:
+        [run] = [r for r in store.runs() if r.id == existing.run_id]
+        return run
+    if experiment is not None:
+        return store.create_run(
+            f"{cluster}:{experiment}",
+            cluster,
+            task.base,
+            experiment_dir=str(experiment),
+            experiment_id=experiment.name,
+            user=record.user,
+            first_submit=record.key.submit,
+        )
+    submit = record.key.submit
+    for run in store.recent_runs_for_base(cluster, task.base, record.user):
+        first = datetime.fromisoformat(run.first_submit) if run.first_submit else None
+        taken = {job.task_index for job in store.jobs_of_run(run.id)}
+        if (
+            first
+            and submit
+            and timedelta(0) <= submit - first <= RUN_GROUPING_WINDOW
+            and task.index not in taken
+        ):
+            return run
+    stamp = submit.isoformat() if submit else record.job_id
+    return store.create_run(
+        f"{cluster}:{task.base}:{stamp}",
+        cluster,
+        task.base,
+        experiment_dir=None,
+        experiment_id=None,
+        user=record.user,
+        first_submit=submit,
+    )

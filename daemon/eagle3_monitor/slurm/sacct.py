@@ -1,0 +1,294 @@
+"""The sacct CLI backend: one batched `sacct --parsable2` call per question, `scontrol -o show
+job` for what only the controller knows about live jobs. Every call has a timeout; a failure is
+a SlurmError with one line that says what happened, never a hang or a traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
+
+DELIMITER = "\x1f"  # ASCII unit separator: cannot appear in a job name typed on a command line
+BASE_FIELDS = (
+    "JobID",
+    "JobIDRaw",
+    "JobName",
+    "State",
+    "ExitCode",
+    "Submit",
+    "Start",
+    "End",
+    "User",
+    "WorkDir",
+    "Partition",
+    "Reason",
+    "NodeList",
+    "Timelimit",
+    "Comment",
+    "Cluster",
+)
+STDOUT_FIELDS = ("StdOut",)  # sacct has it from Slurm 24.05 on
+STDOUT_SINCE = (24, 5)
+# With -s and no -E, sacct's window ends at its start: pass every state and -E now (a job
+# cancelled while pending on a dependency is only listed that way, or with -j).
+ALL_STATES = "BF,CA,CD,DL,F,NF,OOM,PD,PR,R,RQ,RS,RV,S,TO"
+LIVE_STATES = {
+    "PENDING",
+    "RUNNING",
+    "CONFIGURING",
+    "COMPLETING",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "RESIZING",
+    "SUSPENDED",
+}
+_VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
+_SCONTROL_FIELD = re.compile(
+    r"(?:^|\s)(JobId|ArrayJobId|ArrayTaskId|JobName|JobState|Reason|Dependency|StdOut|WorkDir|SubmitTime)=(\S*)"
+)
+
+Runner = Callable[[Sequence[str], float], "Completed"]
+
+
+class SlurmError(Exception):
+    """A Slurm command failed or timed out. The message is one line."""
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_command(command: Sequence[str], timeout: float) -> Completed:
+    """Run without a shell, with a timeout; the only place that starts Slurm processes."""
+    try:
+        done = subprocess.run(  # noqa: S603 - arguments are a list, never a shell string
+            list(command), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise SlurmError(f"{command[0]} timed out after {timeout:g}s") from None
+    except OSError as error:
+        raise SlurmError(f"{command[0]}: {error.strerror or error}") from None
+    return Completed(done.returncode, done.stdout, done.stderr)
+
+
+@dataclass(frozen=True)
+class SacctSettings:
+    sacct: str = "sacct"
+    scontrol: str = "scontrol"
+    timeout: float = 60.0
+    clusters: tuple[str, ...] = ()  # -M; empty: the local cluster
+    users: tuple[str, ...] = ()  # -u; empty: all users (-a)
+    accounts: tuple[str, ...] = ()  # -A
+    partitions: tuple[str, ...] = ()  # -r
+
+
+@dataclass
+class LiveJob:
+    """What `scontrol show job` knows about a job still in the controller's memory."""
+
+    job_id: str
+    state: str
+    reason: str = ""
+    stdout: str | None = None
+    work_dir: str | None = None
+    dependency: str | None = None
+    name: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def queued(self) -> bool:
+        return self.state in LIVE_STATES
+
+
+class SacctBackend:
+    """Slurm through its command-line tools."""
+
+    def __init__(self, settings: SacctSettings | None = None, runner: Runner = run_command) -> None:
+        self.settings = settings or SacctSettings()
+        self.run = runner
+        self._version: tuple[int, int] | None = None
+
+    def version(self) -> tuple[int, int]:
+        if self._version is None:
+            done = self.run([self.settings.sacct, "--version"], self.settings.timeout)
+            match = _VERSION.search(done.stdout)
+            if done.returncode != 0 or match is None:
+                raise SlurmError(f"sacct --version failed: {_first_line(done)}")
+            self._version = (int(match.group(1)), int(match.group(2)))
+        return self._version
+
+    def fields(self) -> tuple[str, ...]:
+        return BASE_FIELDS + (STDOUT_FIELDS if self.version() >= STDOUT_SINCE else ())
+
+    def jobs_by_id(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        """The tracked jobs, with their steps: one call for all of them."""
+        ids = sorted(set(job_ids), key=_id_order)
+        if not ids:
+            return []
+        return self._sacct(["-j", ",".join(ids)])
+
+    def jobs_since(self, start: datetime) -> list[JobRecord]:
+        """Jobs of the watched users that existed since `start` (allocations only)."""
+        window = ["-X", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"), "-E", "now", "-s", ALL_STATES]
+        return self._sacct(window)
+
+    def live_jobs(self) -> dict[str, LiveJob]:
+        """Jobs the controller still holds (pending, running, or ended under MinJobAge)."""
+        done = self.run([self.settings.scontrol, "-o", "show", "job"], self.settings.timeout)
+        if done.returncode != 0:
+            if "No jobs in the system" in done.stdout + done.stderr:
+                return {}
+            raise SlurmError(f"scontrol show job failed: {_first_line(done)}")
+        return parse_scontrol_jobs(done.stdout)
+
+    def _sacct(self, selection: list[str]) -> list[JobRecord]:
+        fields = self.fields()
+        command = [
+            self.settings.sacct,
+            "--parsable2",
+            "--noheader",
+            f"--delimiter={DELIMITER}",
+            f"--format={','.join(fields)}",
+            *self._scope(),
+            *selection,
+        ]
+        done = self.run(command, self.settings.timeout)
+        if done.returncode != 0:
+            raise SlurmError(f"sacct failed (exit {done.returncode}): {_first_line(done)}")
+        return parse_sacct(done.stdout, fields)
+
+    def _scope(self) -> list[str]:
+        settings = self.settings
+        scope = ["-u", ",".join(settings.users)] if settings.users else ["-a"]
+        for flag, values in (
+            ("-M", settings.clusters),
+            ("-A", settings.accounts),
+            ("-r", settings.partitions),
+        ):
+            if values:
+                scope += [flag, ",".join(values)]
+        return scope
+
+
+def _first_line(done: Completed) -> str:
+    text = (done.stderr or done.stdout).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def _id_order(job_id: str) -> tuple[int, int]:
+    head, _, tail = job_id.partition("_")
+    return (int(head) if head.isdigit() else 0, int(tail) if tail.isdigit() else -1)
+
+
+def parse_time(text: str) -> datetime | None:
+    """sacct times are local wall-clock times; `Unknown`, `None` and empty mean unset."""
+    if not text or text in ("Unknown", "None", "N/A"):
+        return None
+    try:
+        return datetime.fromisoformat(text).astimezone()
+    except ValueError:
+        return None
+
+
+def parse_exit_code(text: str) -> tuple[int | None, int | None]:
+    """`1:0` → (1, 0): exit status and the signal that ended it."""
+    code, _, signal = text.partition(":")
+    return (int(code) if code.isdigit() else None, int(signal) if signal.isdigit() else None)
+
+
+def parse_sacct(text: str, fields: Sequence[str]) -> list[JobRecord]:
+    """Allocation lines become records; step lines (`123.batch`) attach to theirs. Fields are
+    matched by position against the list that was asked for."""
+    records: dict[str, JobRecord] = {}
+    order: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        values = dict(
+            zip(fields, line.split(DELIMITER if DELIMITER in line else "|"), strict=False)
+        )
+        display = values.get("JobID", "")
+        if "." in display:
+            _attach_step(records, values)
+            continue
+        record = _record(values)
+        if record.display_id not in records:
+            order.append(record.display_id)
+        records[record.display_id] = record
+    return [records[display] for display in order]
+
+
+def _record(values: dict[str, str]) -> JobRecord:
+    raw_state = values.get("State", "")
+    exit_code, signal = parse_exit_code(values.get("ExitCode", ""))
+    display = values.get("JobID", "")
+    array_job = display.split("_", 1)[0] if "_" in display else None
+    stdout = values.get("StdOut") or None
+    return JobRecord(
+        key=JobKey(
+            values.get("Cluster", ""),
+            values.get("JobIDRaw", display),
+            parse_time(values.get("Submit", "")),
+        ),
+        display_id=display,
+        name=values.get("JobName", ""),
+        state=parse_state(raw_state),
+        raw_state=raw_state,
+        exit_code=exit_code,
+        signal=signal,
+        start=parse_time(values.get("Start", "")),
+        end=parse_time(values.get("End", "")),
+        user=values.get("User", ""),
+        work_dir=values.get("WorkDir", ""),
+        partition=values.get("Partition", ""),
+        reason=values.get("Reason", ""),
+        node_list=values.get("NodeList", ""),
+        time_limit=values.get("Timelimit", ""),
+        comment=values.get("Comment", ""),
+        stdout=stdout,
+        array_job_id=array_job,
+    )
+
+
+def _attach_step(records: dict[str, JobRecord], values: dict[str, str]) -> None:
+    display = values.get("JobID", "")
+    owner_id, _, step = display.partition(".")
+    owner = records.get(owner_id)
+    if owner is not None:
+        raw_state = values.get("State", "")
+        owner.steps.append(
+            JobStep(step, parse_state(raw_state), raw_state, values.get("ExitCode", ""))
+        )
+
+
+def parse_scontrol_jobs(text: str) -> dict[str, LiveJob]:
+    """`scontrol -o show job`: one job per line, `Key=Value` pairs."""
+    jobs: dict[str, LiveJob] = {}
+    for line in text.splitlines():
+        values = dict(_SCONTROL_FIELD.findall(line))
+        job_id = values.get("JobId")
+        if not job_id:
+            continue
+        jobs[job_id] = LiveJob(
+            job_id=job_id,
+            state=values.get("JobState", ""),
+            reason=values.get("Reason", ""),
+            stdout=values.get("StdOut") or None,
+            work_dir=values.get("WorkDir") or None,
+            dependency=values.get("Dependency")
+            if values.get("Dependency") not in (None, "(null)")
+            else None,
+            name=values.get("JobName", ""),
+            extra={
+                k: v for k, v in values.items() if k in ("ArrayJobId", "ArrayTaskId", "SubmitTime")
+            },
+        )
+    return jobs

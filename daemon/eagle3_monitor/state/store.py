@@ -1,0 +1,297 @@
+"""The SQLite store: runs, jobs, their state transitions and poll watermarks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eagle3_monitor.errors import MonitorError
+from eagle3_monitor.slurm.model import JobRecord
+from eagle3_monitor.state.schema import MIGRATIONS
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    row: int
+    cluster: str
+    job_id: str
+    submit: str
+    display_id: str
+    run_id: int | None
+    task_index: int | None
+    name: str
+    state: str
+    exit_code: int | None
+    reason: str
+    start: str | None
+    end: str | None
+    work_dir: str
+    log_paths: list[str]
+    final: bool
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    id: int
+    run_key: str
+    cluster: str
+    experiment_dir: str | None
+    experiment_id: str | None
+    job_base: str
+    user: str
+    first_submit: str | None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A job's state change that this poll recorded."""
+
+    job: StoredJob
+    old_state: str | None
+    new_state: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    at: str
+    old_state: str | None
+    new_state: str
+    final: bool
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating and migrating) the database at `path`."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise MonitorError(f"{path}: cannot open the state database: {error}") from None
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        store = cls(connection, path)
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise MonitorError(
+                f"{self.path}: schema version {version} is newer than this eagle3-monitor knows "
+                f"({len(MIGRATIONS)}); upgrade eagle3-monitor"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript runs the whole migration and its version bump as one transaction
+            self.connection.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    # ------------------------------------------------------------------ runs
+    def run_for_key(self, run_key: str) -> StoredRun | None:
+        row = self.connection.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
+        return _run(row) if row else None
+
+    def create_run(
+        self,
+        run_key: str,
+        cluster: str,
+        job_base: str,
+        *,
+        experiment_dir: str | None,
+        experiment_id: str | None,
+        user: str,
+        first_submit: datetime | None,
+    ) -> StoredRun:
+        stamp = now_iso()
+        self.connection.execute(
+            "INSERT INTO runs (run_key, cluster, experiment_dir, experiment_id, job_base, user,"
+            " first_submit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (run_key) DO NOTHING",
+            (
+                run_key,
+                cluster,
+                experiment_dir,
+                experiment_id,
+                job_base,
+                user,
+                _iso(first_submit),
+                stamp,
+                stamp,
+            ),
+        )
+        run = self.run_for_key(run_key)
+        assert run is not None
+        return run
+
+    def runs(self) -> list[StoredRun]:
+        rows = self.connection.execute("SELECT * FROM runs ORDER BY first_submit, id").fetchall()
+        return [_run(row) for row in rows]
+
+    def recent_runs_for_base(self, cluster: str, job_base: str, user: str) -> list[StoredRun]:
+        rows = self.connection.execute(
+            "SELECT * FROM runs WHERE cluster = ? AND job_base = ? AND user = ?"
+            " ORDER BY first_submit DESC",
+            (cluster, job_base, user),
+        ).fetchall()
+        return [_run(row) for row in rows]
+
+    # ------------------------------------------------------------------ jobs
+    def job(self, cluster: str, job_id: str, submit: datetime | None) -> StoredJob | None:
+        row = self.connection.execute(
+            "SELECT * FROM jobs WHERE cluster = ? AND job_id = ? AND submit = ?",
+            (cluster, job_id, _iso(submit) or ""),
+        ).fetchone()
+        return _job(row) if row else None
+
+    def jobs_of_run(self, run_id: int) -> list[StoredJob]:
+        rows = self.connection.execute(
+            "SELECT * FROM jobs WHERE run_id = ? ORDER BY task_index, submit", (run_id,)
+        ).fetchall()
+        return [_job(row) for row in rows]
+
+    def unfinished_jobs(self) -> list[StoredJob]:
+        rows = self.connection.execute("SELECT * FROM jobs WHERE final = 0 ORDER BY id").fetchall()
+        return [_job(row) for row in rows]
+
+    def record_job(
+        self,
+        record: JobRecord,
+        *,
+        run_id: int | None,
+        task_index: int | None,
+        log_paths: list[str],
+        final: bool,
+        detail: dict[str, object] | None = None,
+    ) -> Transition | None:
+        """Insert or update a job; a state change (or its first sighting) is appended to the
+        event log and returned. A job already recorded as final is never changed again."""
+        key = record.key
+        existing = self.job(key.cluster, key.job_id, key.submit)
+        if existing is not None and existing.final:
+            return None
+        stamp = now_iso()
+        values = (
+            record.display_id, run_id, task_index, record.name, record.user, str(record.state),
+            record.raw_state, record.exit_code, record.signal, record.reason, _iso(record.start),
+            _iso(record.end), record.work_dir, json.dumps(log_paths), int(final), stamp,
+        )  # fmt: skip
+        if existing is None:
+            self.connection.execute(
+                "INSERT INTO jobs (display_id, run_id, task_index, name, user, state, raw_state,"
+                " exit_code, signal, reason, start, end, work_dir, log_paths, final, updated_at,"
+                " cluster, job_id, submit, first_seen)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, key.cluster, key.job_id, _iso(key.submit) or "", stamp),
+            )
+        else:
+            self.connection.execute(
+                "UPDATE jobs SET display_id=?, run_id=?, task_index=?, name=?, user=?, state=?,"
+                " raw_state=?, exit_code=?, signal=?, reason=?, start=?, end=?, work_dir=?,"
+                " log_paths=?, final=?, updated_at=? WHERE id = ?",
+                (*values, existing.row),
+            )
+        stored = self.job(key.cluster, key.job_id, key.submit)
+        assert stored is not None
+        old_state = existing.state if existing else None
+        if old_state == str(record.state) and not (final and not (existing and existing.final)):
+            return None
+        self.connection.execute(
+            "INSERT INTO job_events (job, at, old_state, new_state, final, detail)"
+            " VALUES (?,?,?,?,?,?)",
+            (stored.row, stamp, old_state, str(record.state), int(final), json.dumps(detail or {})),
+        )
+        return Transition(stored, old_state, str(record.state), final)
+
+    def events(self, job_row: int) -> list[JobEvent]:
+        rows = self.connection.execute(
+            "SELECT at, old_state, new_state, final FROM job_events WHERE job = ? ORDER BY id",
+            (job_row,),
+        ).fetchall()
+        return [JobEvent(r["at"], r["old_state"], r["new_state"], bool(r["final"])) for r in rows]
+
+    # ------------------------------------------------------------------ watermarks
+    def watermark(self, name: str) -> str | None:
+        row = self.connection.execute(
+            "SELECT value FROM watermarks WHERE name = ?", (name,)
+        ).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_watermark(self, name: str, value: str) -> None:
+        self.connection.execute(
+            "INSERT INTO watermarks (name, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE"
+            " SET value = excluded.value, updated_at = excluded.updated_at",
+            (name, value, now_iso()),
+        )
+
+
+def _job(row: sqlite3.Row) -> StoredJob:
+    return StoredJob(
+        row=row["id"],
+        cluster=row["cluster"],
+        job_id=row["job_id"],
+        submit=row["submit"],
+        display_id=row["display_id"],
+        run_id=row["run_id"],
+        task_index=row["task_index"],
+        name=row["name"],
+        state=row["state"],
+        exit_code=row["exit_code"],
+        reason=row["reason"],
+        start=row["start"],
+        end=row["end"],
+        work_dir=row["work_dir"],
+        log_paths=json.loads(row["log_paths"]),
+        final=bool(row["final"]),
+    )
+
+
+def _run(row: sqlite3.Row) -> StoredRun:
+    return StoredRun(
+        id=row["id"],
+        run_key=row["run_key"],
+        cluster=row["cluster"],
+        experiment_dir=row["experiment_dir"],
+        experiment_id=row["experiment_id"],
+        job_base=row["job_base"],
+        user=row["user"],
+        first_submit=row["first_submit"],
+    )
