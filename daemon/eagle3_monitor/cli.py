@@ -28,7 +28,8 @@ from eagle3_monitor.report.validation import (
 from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
-from eagle3_monitor.slurm.sacct import SacctBackend
+from eagle3_monitor.slurm.backend import make_backend
+from eagle3_monitor.slurm.sacct import SlurmError
 from eagle3_monitor.state.store import Store
 from eagle3_monitor.validate.model import ValidationVerdict
 from eagle3_monitor.vocabulary import RunVerdict
@@ -92,7 +93,7 @@ def one_line_errors(command: Command) -> Command:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except MonitorError as error:
+        except (MonitorError, SlurmError) as error:
             for line in str(error).splitlines() or [type(error).__name__]:
                 click.echo(f"eagle3-monitor: error: {line}", err=True)
             sys.exit(EXIT_UNUSABLE_INPUT)
@@ -216,9 +217,10 @@ def poll(once: bool, as_json: bool, config_file: Path | None) -> None:
     2 bad configuration."""
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     config = loaded.config
+    backend = make_backend(config.slurm.backend, config.sacct_settings())
     store = Store.open(config.database_path())
     try:
-        result = poll_once(SacctBackend(config.sacct_settings()), store, config.watch_settings())
+        result = poll_once(backend, store, config.watch_settings())
         if as_json:
             click.echo(json.dumps(poll_to_json(result, store), indent=2))
         else:

@@ -19,8 +19,9 @@ from eagle3_monitor.monitor.discovery import (
     find_logs,
     match_job_name,
 )
+from eagle3_monitor.slurm.backend import SlurmBackend
 from eagle3_monitor.slurm.model import JobRecord
-from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SlurmError
+from eagle3_monitor.slurm.sacct import LiveJob, SlurmError
 from eagle3_monitor.state.store import Store, StoredRun, Transition
 
 WATERMARK = "sacct-discovery"
@@ -50,7 +51,7 @@ class PollResult:
 
 
 def poll_once(
-    backend: SacctBackend, store: Store, settings: WatchSettings, now: datetime | None = None
+    backend: SlurmBackend, store: Store, settings: WatchSettings, now: datetime | None = None
 ) -> PollResult:
     """Never raises for Slurm trouble: a failed sacct is the result's `error`, nothing recorded,
     the watermark unchanged, so the next poll catches up."""
@@ -81,7 +82,7 @@ def poll_once(
 
 
 def _discover(
-    backend: SacctBackend,
+    backend: SlurmBackend,
     store: Store,
     settings: WatchSettings,
     now: datetime,
@@ -93,13 +94,13 @@ def _discover(
     return [record for record in records if pattern.match(record.name)]
 
 
-def _tracked(backend: SacctBackend, store: Store) -> list[JobRecord]:
+def _tracked(backend: SlurmBackend, store: Store) -> list[JobRecord]:
     """Jobs recorded but not final yet, asked for by id (with their steps)."""
     unfinished = [job.job_id for job in store.unfinished_jobs()]
     return backend.jobs_by_id(unfinished) if unfinished else []
 
 
-def _live(backend: SacctBackend, result: PollResult) -> dict[str, LiveJob]:
+def _live(backend: SlurmBackend, result: PollResult) -> dict[str, LiveJob]:
     """The controller's view is detail (log paths, requeues): its failure is only a warning."""
     try:
         return backend.live_jobs()
@@ -128,6 +129,9 @@ def _record(
     settings: WatchSettings,
 ) -> Transition | None:
     reported = [path for path in (record.stdout, live.stdout if live else None) if path]
+    stored = store.job(record.key.cluster, record.job_id, record.key.submit)
+    if stored is not None:  # scontrol forgets a job minutes after it ends: keep what it said
+        reported += [path for path in stored.log_paths if path not in reported]
     experiment = experiment_dir_of(*reported, record.work_dir)
     run = _run_for(store, record, task, experiment)
     logs = find_logs(record.job_id, task, experiment, reported, settings.experiment_roots)

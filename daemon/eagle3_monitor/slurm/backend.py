@@ -1,0 +1,28 @@
+"""The interface every Slurm backend offers the poller, and the choice between them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from eagle3_monitor.slurm.model import JobRecord
+from eagle3_monitor.slurm.pyslurm_backend import PyslurmBackend
+from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SacctSettings
+
+
+class SlurmBackend(Protocol):
+    def version(self) -> tuple[int, int]: ...
+
+    def jobs_by_id(self, job_ids: Iterable[str]) -> list[JobRecord]: ...
+
+    def jobs_since(self, start: datetime) -> list[JobRecord]: ...
+
+    def live_jobs(self) -> dict[str, LiveJob]: ...
+
+
+def make_backend(name: str, settings: SacctSettings) -> SlurmBackend:
+    """`sacct` (the default) or `pyslurm` (raises SlurmError when unusable)."""
+    if name == "pyslurm":
+        return PyslurmBackend(settings)  # imports pyslurm itself, only when chosen
+    return SacctBackend(settings)

@@ -1,0 +1,148 @@
+"""The pyslurm backend, written against pyslurm 25.11's documented API (`pyslurm.db.JobFilter`,
+`pyslurm.db.Jobs.load`, `pyslurm.Jobs.load`). pyslurm must match the installed Slurm's major
+version exactly; this backend checks that before its first query and says so in one line.
+
+Tested against a stand-in module with pyslurm 25.11's shape (tests/fakes/pyslurm): no Slurm
+25.11 runs on the development machines (Debian 12 ships 22.05, which pyslurm 25.11 refuses to
+build against), so the real module has not been exercised here."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
+from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SacctSettings, SlurmError
+
+
+def _load_pyslurm() -> ModuleType:
+    try:
+        return importlib.import_module("pyslurm")
+    except ImportError as error:
+        raise SlurmError(
+            f"slurm.backend is pyslurm but pyslurm cannot be imported ({error}); install the "
+            "pyslurm release matching your Slurm (pip install 'pyslurm==<major>.<minor>.*') "
+            "or use backend: sacct"
+        ) from None
+
+
+def _major_minor(text: str) -> tuple[int, int]:
+    parts = text.split(".")
+    return (
+        (int(parts[0]), int(parts[1]))
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit()
+        else (0, 0)
+    )
+
+
+class PyslurmBackend:
+    def __init__(
+        self,
+        settings: SacctSettings,
+        module: ModuleType | None = None,
+        installed_version: Callable[[], tuple[int, int]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pyslurm = module or _load_pyslurm()
+        # the installed Slurm's version, from `sacct --version`, to check that pyslurm matches it
+        self.installed_version = installed_version or SacctBackend(settings).version
+        self._checked = False
+
+    def version(self) -> tuple[int, int]:
+        return _major_minor(str(getattr(self.pyslurm, "__version__", "")))
+
+    def _check_version(self) -> None:
+        if self._checked:
+            return
+        installed = self.installed_version()
+        if self.version() != installed:
+            have = ".".join(map(str, self.version()))
+            need = ".".join(map(str, installed))
+            raise SlurmError(
+                f"pyslurm {have} does not match the installed Slurm {need}: install "
+                f"pyslurm=={need}.* or use backend: sacct"
+            )
+        self._checked = True
+
+    def jobs_by_id(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        ids = sorted({int(job_id) for job_id in job_ids if job_id.isdigit()})
+        return self._load(ids=ids) if ids else []
+
+    def jobs_since(self, start: datetime) -> list[JobRecord]:
+        return self._load(start_time=start, end_time=datetime.now(UTC).astimezone())
+
+    def _load(self, **conditions: Any) -> list[JobRecord]:
+        self._check_version()
+        settings = self.settings
+        scope = {
+            "users": settings.users,
+            "clusters": settings.clusters,
+            "accounts": settings.accounts,
+            "partitions": settings.partitions,
+        }
+        conditions.update({name: list(values) for name, values in scope.items() if values})
+        try:
+            jobs = self.pyslurm.db.Jobs.load(self.pyslurm.db.JobFilter(**conditions))
+        except Exception as error:  # pyslurm raises its own RPCError and friends
+            raise SlurmError(f"pyslurm could not load jobs from slurmdbd: {error}") from None
+        return [_record(job) for job in jobs.values()]
+
+    def live_jobs(self) -> dict[str, LiveJob]:
+        self._check_version()
+        try:
+            jobs = self.pyslurm.Jobs.load()
+        except Exception as error:
+            raise SlurmError(f"pyslurm could not load jobs from slurmctld: {error}") from None
+        return {
+            str(job.id): LiveJob(
+                job_id=str(job.id),
+                state=str(job.state),
+                reason=str(getattr(job, "state_reason", "") or ""),
+                stdout=getattr(job, "standard_output", None),
+                work_dir=getattr(job, "working_directory", None),
+                name=str(getattr(job, "name", "")),
+            )
+            for job in jobs.values()
+        }
+
+
+def _time(stamp: object) -> datetime | None:
+    return (
+        datetime.fromtimestamp(int(stamp), UTC).astimezone()
+        if isinstance(stamp, int) and stamp > 0
+        else None
+    )
+
+
+def _record(job: Any) -> JobRecord:
+    array_id = getattr(job, "array_id", None)
+    task_id = getattr(job, "array_task_id", None)
+    display = f"{array_id}_{task_id}" if array_id and task_id is not None else str(job.id)
+    steps = getattr(job, "steps", None) or {}
+    return JobRecord(
+        key=JobKey(str(job.cluster or ""), str(job.id), _time(job.submit_time)),
+        display_id=display,
+        name=str(job.name or ""),
+        state=parse_state(str(job.state or "")),
+        raw_state=str(job.state or ""),
+        exit_code=job.exit_code,
+        signal=getattr(job, "exit_code_signal", None),
+        start=_time(job.start_time),
+        end=_time(job.end_time),
+        user=str(getattr(job, "user_name", "") or ""),
+        work_dir=str(getattr(job, "working_directory", "") or ""),
+        partition=str(getattr(job, "partition", "") or ""),
+        reason=str(getattr(job, "state_reason", "") or ""),
+        node_list=str(getattr(job, "nodelist", "") or ""),
+        time_limit=str(getattr(job, "time_limit", "") or ""),
+        comment=str(getattr(job, "comment", "") or ""),
+        stdout=getattr(job, "standard_output", None),
+        steps=[
+            JobStep(str(name), parse_state(str(step.state)), str(step.state), str(step.exit_code))
+            for name, step in steps.items()
+        ],
+        array_job_id=str(array_id) if array_id else None,
+    )

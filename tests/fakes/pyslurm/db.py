@@ -1,0 +1,65 @@
+"""pyslurm.db stand-in: a JobFilter that remembers its conditions, Jobs.load that applies ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DATABASE_JOBS: list[Any] = []
+LAST_FILTER: list[JobFilter] = []
+
+
+class JobFilter:
+    def __init__(self, **conditions: Any) -> None:
+        known = {
+            "ids",
+            "start_time",
+            "end_time",
+            "users",
+            "clusters",
+            "accounts",
+            "partitions",
+            "names",
+        }
+        unknown = set(conditions) - known
+        if unknown:
+            raise TypeError(f"JobFilter has no attribute {sorted(unknown)}")
+        self.conditions = conditions
+        LAST_FILTER.append(self)
+
+
+class Jobs(dict[int, Any]):
+    @classmethod
+    def load(cls, db_filter: JobFilter | None = None) -> Jobs:
+        ids = set((db_filter.conditions if db_filter else {}).get("ids") or [])
+        return cls({job.id: job for job in DATABASE_JOBS if not ids or job.id in ids})
+
+
+@dataclass
+class JobStep:
+    state: str
+    exit_code: int = 0
+
+
+@dataclass
+class Job:
+    id: int
+    name: str
+    state: str
+    cluster: str = "dev"
+    exit_code: int = 0
+    exit_code_signal: int = 0
+    submit_time: int = 0
+    start_time: int = 0
+    end_time: int = 0
+    user_name: str = "root"
+    working_directory: str = "/tmp"
+    partition: str = "debug"
+    state_reason: str = "None"
+    nodelist: str = "vm"
+    time_limit: int = 60
+    comment: str = ""
+    standard_output: str | None = None
+    array_id: int | None = None
+    array_task_id: int | None = None
+    steps: dict[str, JobStep] = field(default_factory=dict)

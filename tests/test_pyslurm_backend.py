@@ -1,0 +1,95 @@
+"""The pyslurm backend against a stand-in with pyslurm 25.11's API shape (no Slurm 25.11 here)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from eagle3_monitor.slurm.backend import make_backend
+from eagle3_monitor.slurm.model import JobState
+from eagle3_monitor.slurm.pyslurm_backend import PyslurmBackend
+from eagle3_monitor.slurm.sacct import SacctSettings, SlurmError
+from tests.fakes import pyslurm as standin
+from tests.fakes.pyslurm import db
+
+SUBMIT = int(datetime(2026, 11, 26, 5, 0, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture(autouse=True)
+def fresh_standin() -> Iterator[None]:
+    db.DATABASE_JOBS.clear()
+    db.LAST_FILTER.clear()
+    standin.CONTROLLER_JOBS.clear()
+    yield
+
+
+def backend(
+    installed: tuple[int, int] = (25, 11),
+    users: tuple[str, ...] = (),
+    clusters: tuple[str, ...] = (),
+) -> PyslurmBackend:
+    settings = SacctSettings(users=users, clusters=clusters)
+    return PyslurmBackend(settings, module=standin, installed_version=lambda: installed)
+
+
+def test_pyslurm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyslurm", None)
+
+    with pytest.raises(SlurmError, match=r"pyslurm cannot be imported.*or use backend: sacct"):
+        make_backend("pyslurm", SacctSettings())
+
+
+def test_pyslurm_version_must_match_the_installed_slurm() -> None:
+    with pytest.raises(
+        SlurmError, match=r"pyslurm 25\.11 does not match the installed Slurm 22\.5"
+    ):
+        backend(installed=(22, 5)).jobs_by_id(["1"])
+
+
+def test_pyslurm_jobs_become_the_same_records_as_sacct_gives() -> None:
+    db.DATABASE_JOBS.extend(
+        [
+            db.Job(7, "acct.M_EAGLE3_0", "TIMEOUT", submit_time=SUBMIT, start_time=SUBMIT + 5, end_time=SUBMIT + 90,
+                   steps={"batch": db.JobStep("CANCELLED", 0)}),
+            db.Job(12, "acct.M_EAGLE3_1", "OUT_OF_MEMORY", exit_code=0, exit_code_signal=125, submit_time=SUBMIT,
+                   start_time=SUBMIT + 1, end_time=SUBMIT + 2, array_id=6, array_task_id=2),
+            db.Job(13, "acct.M_EAGLE3_2", "PENDING", submit_time=SUBMIT),
+        ]
+    )  # fmt: skip
+
+    records = {
+        r.job_id: r
+        for r in backend(users=("alice",), clusters=("dev",)).jobs_since(datetime.now(UTC))
+    }
+
+    assert (
+        records["7"].state is JobState.TIMEOUT and records["7"].steps[0].state is JobState.CANCELLED
+    )
+    assert records["7"].is_final()
+    assert (records["12"].display_id, records["12"].signal) == ("6_2", 125)
+    assert records["12"].key.submit == datetime.fromtimestamp(SUBMIT, UTC)
+    assert not records["13"].is_final() and records["13"].end is None
+    assert db.LAST_FILTER[-1].conditions["users"] == ["alice"]
+    assert db.LAST_FILTER[-1].conditions["clusters"] == ["dev"]
+
+
+def test_pyslurm_tracked_jobs_by_id_in_one_load() -> None:
+    db.DATABASE_JOBS.extend([db.Job(1, "a.M_0", "COMPLETED"), db.Job(2, "a.M_1", "FAILED")])
+
+    records = backend().jobs_by_id(["2", "2"])
+
+    assert [r.job_id for r in records] == ["2"]
+    assert db.LAST_FILTER[-1].conditions["ids"] == [2]
+
+
+def test_pyslurm_live_jobs_give_log_paths() -> None:
+    standin.CONTROLLER_JOBS[5] = db.Job(
+        5, "a.M_0", "RUNNING", standard_output="/x/sbatch_a.M_0_5.out"
+    )
+
+    live = backend().live_jobs()
+
+    assert live["5"].queued and live["5"].stdout == "/x/sbatch_a.M_0_5.out"
