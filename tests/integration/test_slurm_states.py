@@ -194,3 +194,20 @@ def test_poll_time_limit(
     assert stored.state == "TIMEOUT"
     log = Path(stored.log_paths[0]).read_text()
     assert "DUE TO TIME LIMIT" in log
+
+
+def test_poll_out_of_memory_in_the_cgroup_variant(
+    cluster: Cluster, poller: Poll, store: Store, base: str, tmp_path: Path
+) -> None:
+    if "proctrack/cgroup" not in Path(cluster.conf).read_text():
+        pytest.fail(
+            "the dev cluster runs without task/cgroup: OUT_OF_MEMORY cannot happen (SLURM_DEV_CGROUP=1)"
+        )
+    script = "python3 -c \"import time; a = b'1' * (400 << 20); print('allocated', flush=True); time.sleep(60)\""
+    job_id = cluster.sbatch(f"acct-x.{base}_1", script, "--mem=100M", workdir=tmp_path)
+
+    poll_until(poller, final(store, job_id), timeout=90)
+
+    stored = job(store, job_id)
+    assert stored.state == "OUT_OF_MEMORY"
+    assert "oom-kill event" in Path(stored.log_paths[0]).read_text()
