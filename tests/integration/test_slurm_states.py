@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from eagle3_monitor.monitor.poll import PollResult, WatchSettings, poll_once
 from eagle3_monitor.slurm.sacct import SacctBackend, SacctSettings
 from eagle3_monitor.state.store import Store, StoredJob
+from tests.cli_runner import run_cli
 from tests.integration.conftest import PATTERN, Cluster, poll_until
 
 pytestmark = pytest.mark.slurm
@@ -211,3 +214,31 @@ def test_poll_out_of_memory_in_the_cgroup_variant(
     stored = job(store, job_id)
     assert stored.state == "OUT_OF_MEMORY"
     assert "oom-kill event" in Path(stored.log_paths[0]).read_text()
+
+
+def test_cli_poll_once_json_shows_the_run_and_its_tasks(
+    cluster: Cluster, base: str, tmp_path: Path
+) -> None:
+    first = cluster.sbatch(f"acct-x.{base}_0", "exit 0", workdir=tmp_path)
+    second = cluster.sbatch(
+        f"acct-x.{base}_1", "exit 2", f"--dependency=afterany:{first}", workdir=tmp_path
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"state:\n  database: {tmp_path / 'state.db'}\nwatch:\n  lookback_hours: 1\n")
+    cluster.wait_for_squeue_state(second, "")
+
+    deadline = time.monotonic() + 60
+    while True:
+        done = run_cli(
+            "poll", "--once", "--json", "--config", config, env={"SLURM_CONF": cluster.conf}
+        )
+        assert done.status == 0, done
+        runs = [run for run in json.loads(done.stdout)["runs"] if run["job_base"] == base]
+        states = [
+            (t["task"], t["job_id"], t["state"], t["final"]) for run in runs for t in run["tasks"]
+        ]
+        if (all(final for *_, final in states) and len(states) == 2) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+
+    assert states == [("task_0", first, "COMPLETED", True), ("task_1", second, "FAILED", True)]

@@ -128,8 +128,10 @@ def _record(
     live: LiveJob | None,
     settings: WatchSettings,
 ) -> Transition | None:
-    reported = [path for path in (record.stdout, live.stdout if live else None) if path]
     stored = store.job(record.key.cluster, record.job_id, record.key.submit)
+    if stored is not None and stored.final:
+        return None  # a final state never changes: nothing to look up again
+    reported = [path for path in (record.stdout, live.stdout if live else None) if path]
     if stored is not None:  # scontrol forgets a job minutes after it ends: keep what it said
         reported += [path for path in stored.log_paths if path not in reported]
     experiment = experiment_dir_of(*reported, record.work_dir)
@@ -151,9 +153,9 @@ def _run_for(
     a job joins the newest run of its base that lacks its task index and began shortly before."""
     cluster = record.key.cluster
     existing = store.job(cluster, record.job_id, record.key.submit)
-    if existing is not None and existing.run_id is not None:
-        [run] = [r for r in store.runs() if r.id == existing.run_id]
-        return run
+    known = store.run(existing.run_id) if existing and existing.run_id is not None else None
+    if known is not None:
+        return known
     if experiment is not None:
         return store.create_run(
             f"{cluster}:{experiment}",

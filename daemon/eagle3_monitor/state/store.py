@@ -125,6 +125,10 @@ class Store:
         self.connection.execute("COMMIT")
 
     # ------------------------------------------------------------------ runs
+    def run(self, run_id: int) -> StoredRun | None:
+        row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run(row) if row else None
+
     def run_for_key(self, run_key: str) -> StoredRun | None:
         row = self.connection.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
         return _run(row) if row else None
