@@ -53,6 +53,7 @@ def test_simulated_pipeline_passes_and_is_one_run(
     assert [(j.task_index, j.job_id, j.state) for j in jobs] == [
         (i, job_id, "COMPLETED") for i, job_id in enumerate(pipeline.job_ids)
     ]
+    assert [job.role for job in jobs] == ["synthesis", "dump", "training", "benchmark"]
     for job in jobs:
         names = sorted(Path(path).name for path in job.log_paths)
         assert [n.split("_")[0] for n in names] == ["log-coreai", "sbatch"], names

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from eagle3_monitor.lint.model_config import ModelFacts
 from eagle3_monitor.lint.pipeline import PipelineSpec, TaskSpec
+from eagle3_monitor.roles import role_of_script
 from eagle3_monitor.vocabulary import Role
 
 TRT_LLM_DUMP = "dump_offline_data.sh"
@@ -25,12 +26,6 @@ KNOWN_SCRIPTS = {
     "common/eagle3/offline_training.sh",
     "common/specdec_bench/quick_check.sh",
 }
-_ROLE_OF_SCRIPT = (
-    (re.compile(r"(?:^|/)query\.sh$"), Role.SYNTHESIS),
-    (re.compile(r"dump_offline_data(?:_[a-z]+)?\.sh$"), Role.DUMP),
-    (re.compile(r"(?:train_eagle[a-z_]*|offline_training|launch_train)\.sh$"), Role.TRAINING),
-    (re.compile(r"(?:quick_check\.sh|specdec_bench/run\.py)$"), Role.BENCHMARK),
-)
 _INTERMEDIATE_OVERRIDE = re.compile(r"(?:^|\.)intermediate_size=(?P<value>[0-9]+)$")
 
 
@@ -51,8 +46,7 @@ class LintFinding:
 
 
 def role_of(task: TaskSpec) -> Role | None:
-    script = task.script or ""
-    return next((role for pattern, role in _ROLE_OF_SCRIPT if pattern.search(script)), None)
+    return role_of_script(task.script or "")
 
 
 def structure_findings(spec: PipelineSpec) -> Iterator[LintFinding]:

@@ -19,10 +19,12 @@ from eagle3_monitor.monitor.discovery import (
     find_logs,
     match_job_name,
 )
+from eagle3_monitor.roles import role_from_batch_log
 from eagle3_monitor.slurm.backend import SlurmBackend
 from eagle3_monitor.slurm.model import JobRecord
 from eagle3_monitor.slurm.sacct import LiveJob, SlurmError
 from eagle3_monitor.state.store import Store, StoredRun, Transition
+from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX
 
 WATERMARK = "sacct-discovery"
 RUN_GROUPING_WINDOW = timedelta(hours=12)
@@ -135,27 +137,60 @@ def _record(
     if stored is not None:  # scontrol forgets a job minutes after it ends: keep what it said
         reported += [path for path in stored.log_paths if path not in reported]
     experiment = experiment_dir_of(*reported, record.work_dir)
-    run = _run_for(store, record, task, experiment)
+    run = _run_for(store, record, task, experiment, _upstream_job_id(live))
     logs = find_logs(record.job_id, task, experiment, reported, settings.experiment_roots)
     final = record.is_final(still_queued=bool(live and live.queued))
     detail: dict[str, object] = {"raw_state": record.raw_state, "exit_code": record.exit_code}
     if live is not None and live.reason:
         detail["reason"] = live.reason
+    role = stored.role if stored and stored.role else _role(logs, task.index)
     return store.record_job(
-        record, run_id=run.id, task_index=task.index, log_paths=logs, final=final, detail=detail
+        record,
+        run_id=run.id,
+        task_index=task.index,
+        log_paths=logs,
+        final=final,
+        detail=detail,
+        role=role,
     )
 
 
+def _role(logs: list[str], index: int) -> str | None:
+    """From the script the batch trace names when readable, else from the task index."""
+    for path in logs:
+        if Path(path).name.startswith("sbatch_") and (role := role_from_batch_log(path)):
+            return str(role)
+    fallback = ROLE_BY_TASK_INDEX.get(index)
+    return str(fallback) if fallback else None
+
+
+_DEPENDENCY_JOB = re.compile(r"after[a-z]*:(?P<job>[0-9]+)")
+
+
+def _upstream_job_id(live: LiveJob | None) -> str | None:
+    """The job this one waits for (`afterok:123(unfulfilled)`), while the controller knows."""
+    match = _DEPENDENCY_JOB.search(live.dependency or "") if live else None
+    return match.group("job") if match else None
+
+
 def _run_for(
-    store: Store, record: JobRecord, task: PipelineTaskName, experiment: Path | None
+    store: Store,
+    record: JobRecord,
+    task: PipelineTaskName,
+    experiment: Path | None,
+    upstream: str | None,
 ) -> StoredRun:
-    """Runs are keyed by their experiment dir; without one, by job base, user and submit time:
-    a job joins the newest run of its base that lacks its task index and began shortly before."""
+    """Runs are keyed by their experiment dir; without one, a job joins the run of the job it
+    depends on, else the newest run of its base that lacks its task index and began shortly
+    before (job base, user and submit time)."""
     cluster = record.key.cluster
     existing = store.job(cluster, record.job_id, record.key.submit)
     known = store.run(existing.run_id) if existing and existing.run_id is not None else None
     if known is not None:
         return known
+    chained = store.run_of_job(cluster, upstream) if upstream and experiment is None else None
+    if chained is not None:
+        return chained
     if experiment is not None:
         return store.create_run(
             f"{cluster}:{experiment}",

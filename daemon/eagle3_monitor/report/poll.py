@@ -43,6 +43,7 @@ def _run_json(run: StoredRun, jobs: list[StoredJob]) -> dict[str, Any]:
             {
                 "task": f"task_{job.task_index}" if job.task_index is not None else None,
                 "index": job.task_index,
+                "role": job.role,
                 "job_id": job.job_id,
                 "name": job.name,
                 "state": job.state,
@@ -75,6 +76,8 @@ def poll_to_text(result: PollResult, store: Store) -> str:
             final = "final" if job.final else ""
             exit_code = f"exit {job.exit_code}" if job.exit_code is not None else ""
             logs = f"{len(job.log_paths)} logs" if job.log_paths else "no logs yet"
-            columns = f"{label:<7} {job.display_id:<10} {job.state:<14} {exit_code:<8} {final:<5}"
+            role = job.role or ""
+            columns = f"{label:<7} {role:<9} {job.display_id:<10} {job.state:<14}"
+            columns += f" {exit_code:<8} {final:<5}"
             lines.append(f"  {columns} {logs}")
     return "\n".join(lines) + "\n"

@@ -101,4 +101,8 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 3: the task's role, from the script its batch trace names
+    """
+    ALTER TABLE jobs ADD COLUMN role TEXT;
+    """,
 )

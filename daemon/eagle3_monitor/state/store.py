@@ -41,6 +41,7 @@ class StoredJob:
     work_dir: str
     log_paths: list[str]
     final: bool
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,15 @@ class Store:
         row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run(row) if row else None
 
+    def run_of_job(self, cluster: str, job_id: str) -> StoredRun | None:
+        """The run of the newest job with this id on this cluster."""
+        row = self.connection.execute(
+            "SELECT run_id FROM jobs WHERE cluster = ? AND job_id = ? AND run_id IS NOT NULL"
+            " ORDER BY submit DESC LIMIT 1",
+            (cluster, job_id),
+        ).fetchone()
+        return self.run(row["run_id"]) if row else None
+
     def run_for_key(self, run_key: str) -> StoredRun | None:
         row = self.connection.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
         return _run(row) if row else None
@@ -204,6 +214,7 @@ class Store:
         log_paths: list[str],
         final: bool,
         detail: dict[str, object] | None = None,
+        role: str | None = None,
     ) -> Transition | None:
         """Insert or update a job; a state change (or its first sighting) is appended to the
         event log and returned. A job already recorded as final is never changed again."""
@@ -216,20 +227,21 @@ class Store:
             record.display_id, run_id, task_index, record.name, record.user, str(record.state),
             record.raw_state, record.exit_code, record.signal, record.reason, _iso(record.start),
             _iso(record.end), record.work_dir, json.dumps(log_paths), int(final), stamp,
+            role or (existing.role if existing else None),
         )  # fmt: skip
         if existing is None:
             self.connection.execute(
                 "INSERT INTO jobs (display_id, run_id, task_index, name, user, state, raw_state,"
                 " exit_code, signal, reason, start, end, work_dir, log_paths, final, updated_at,"
-                " cluster, job_id, submit, first_seen)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " role, cluster, job_id, submit, first_seen)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, key.cluster, key.job_id, _iso(key.submit) or "", stamp),
             )
         else:
             self.connection.execute(
                 "UPDATE jobs SET display_id=?, run_id=?, task_index=?, name=?, user=?, state=?,"
                 " raw_state=?, exit_code=?, signal=?, reason=?, start=?, end=?, work_dir=?,"
-                " log_paths=?, final=?, updated_at=? WHERE id = ?",
+                " log_paths=?, final=?, updated_at=?, role=? WHERE id = ?",
                 (*values, existing.row),
             )
         stored = self.job(key.cluster, key.job_id, key.submit)
@@ -285,6 +297,7 @@ def _job(row: sqlite3.Row) -> StoredJob:
         work_dir=row["work_dir"],
         log_paths=json.loads(row["log_paths"]),
         final=bool(row["final"]),
+        role=row["role"],
     )
 
 
