@@ -160,15 +160,11 @@ def _current_attempt(hits: list[Located]) -> list[Located]:
     """Hits of the current attempt: current files, and in a batch log only what follows the
     previous attempt's exit trailer (a requeued job appends to the same file)."""
     current = [located for located in hits if located.log.current]
-    previous_end: dict[int, int] = {}
+    trailers: dict[int, list[int]] = {}
     for located in current:
         if located.kind is RuleKind.EXIT:
-            order = located.log.order
-            trailers = [
-                h.hit.line for h in current if h.kind is RuleKind.EXIT and h.log.order == order
-            ]
-            if len(trailers) > 1:
-                previous_end[order] = sorted(trailers)[-2]
+            trailers.setdefault(located.log.order, []).append(located.hit.line)
+    previous_end = {order: sorted(lines)[-2] for order, lines in trailers.items() if len(lines) > 1}
     return [
         located for located in current if located.hit.line > previous_end.get(located.log.order, 0)
     ]
