@@ -105,4 +105,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN role TEXT;
     """,
+    # 4: when the sender may try a message again after a transient failure (unix time)
+    """
+    ALTER TABLE outbox ADD COLUMN next_attempt_at REAL NOT NULL DEFAULT 0;
+    """,
 )

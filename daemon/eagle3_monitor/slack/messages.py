@@ -1,0 +1,162 @@
+"""Slack messages (Block Kit plus a plain-text fallback) for a pipeline run. Pure functions:
+every untrusted string is escaped, every block stays inside Slack's limits with room to spare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eagle3_monitor.review.model import RootCause
+from eagle3_monitor.slack.text import code_block, safe
+
+SECTION_LIMIT = 2900  # Slack rejects section text over 3000 characters
+FALLBACK_LIMIT = 2000
+EVIDENCE_LIMIT = 2400
+MAX_TASK_LINES = 30
+STATE_ICONS = {
+    "pass": ":white_check_mark:",
+    "fail": ":x:",
+    "timeout": ":hourglass:",
+    "cancelled": ":no_entry_sign:",
+    "running": ":arrows_counterclockwise:",
+    "pending": ":double_vertical_bar:",
+    "blocked": ":no_entry:",
+    "stalled": ":warning:",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str  # the notification / fallback text
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    broadcast: bool = False  # reply_broadcast: show a thread reply in the channel too
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks, "broadcast": self.broadcast}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Message:
+        return cls(
+            str(payload["text"]), list(payload.get("blocks") or []), bool(payload.get("broadcast"))
+        )
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    label: str  # task_0
+    role: str  # synthesis
+    state: str  # pass, fail, timeout, cancelled, running, pending, blocked
+    elapsed: str = ""  # 1:02:03
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    job_name: str
+    experiment: str | None
+    user: str
+    cluster: str
+    tasks: list[TaskLine]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT] or " "}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def parent_message(run: RunHeader) -> Message:
+    """The run's parent message, edited in place as its tasks move."""
+    title = f"*EAGLE3 run* `{safe(run.job_name, 150)}`"
+    if run.experiment:
+        title += f" · `{safe(run.experiment, 80)}`"
+    meta = f"user {safe(run.user, 60)} · cluster {safe(run.cluster, 60)}"
+    lines = [
+        f"{STATE_ICONS.get(t.state, ':grey_question:')} `{safe(t.label, 20)}` {safe(t.role, 20)}: "
+        f"*{safe(t.state, 20)}*" + (f" ({safe(t.elapsed, 20)})" if t.elapsed else "")
+        for t in run.tasks[:MAX_TASK_LINES]
+    ]
+    states = ", ".join(f"{t.label} {t.state}" for t in run.tasks)
+    fallback = safe(f"EAGLE3 run {run.job_name} {run.experiment or ''}: {states}", FALLBACK_LIMIT)
+    return Message(
+        fallback, [_section(title), _context(meta), _section("\n".join(lines) or "no tasks yet")]
+    )
+
+
+def failure_message(
+    task: str,
+    role: str,
+    verdict: str,
+    cause: RootCause,
+    rerun: str | None,
+    *,
+    mention: str | None = None,
+    display_path: Any = str,
+) -> Message:
+    """A task failed or timed out: headline, category, evidence, fix, re-run. Broadcast."""
+    icon = STATE_ICONS.get(verdict, ":x:")
+    ping = f"{mention} " if mention else ""
+    who = f"*{safe(task, 20)}* ({safe(role, 20)}) *{safe(verdict, 20)}*"
+    headline = f"{ping}{icon} {who}: `{cause.category}`"
+    summary = safe(cause.summary, 1200)
+    evidence = [f"{display_path(item.file)}:{item.line}: {item.text}" for item in cause.evidence]
+    blocks = [_section(f"{headline}\n{summary}")]
+    if evidence:
+        blocks.append(_section(code_block(evidence, EVIDENCE_LIMIT)))
+    blocks.append(_section(f"*Fix:* {safe(cause.fix, 1500)}"))
+    if rerun:
+        blocks.append(_section(f"*Re-run:* `{safe(rerun, 600)}`"))
+    text = safe(f"{task} {verdict}: {cause.category}: {cause.summary}", FALLBACK_LIMIT)
+    return Message(f"{ping}{text}", blocks, broadcast=True)
+
+
+def passed_message(task: str, role: str, detail: str = "") -> Message:
+    extra = f" — {safe(detail, 300)}" if detail else ""
+    text = f"{STATE_ICONS['pass']} *{safe(task, 20)}* ({safe(role, 20)}) passed{extra}"
+    return Message(safe(f"{task} passed {detail}".strip(), FALLBACK_LIMIT), [_section(text)])
+
+
+def stalled_message(task: str, role: str, quiet_minutes: int, last_line: str) -> Message:
+    text = (
+        f"{STATE_ICONS['stalled']} *{safe(task, 20)}* ({safe(role, 20)}) has written nothing for "
+        f"{quiet_minutes} min; last line:\n{code_block([last_line], 800)}"
+    )
+    fallback = safe(f"{task} stalled: no output for {quiet_minutes} min", FALLBACK_LIMIT)
+    return Message(fallback, [_section(text)], broadcast=True)
+
+
+def finished_message(
+    verdict: str, acceptance: float | None, threshold: float, counts: list[str], sparkline: str = ""
+) -> Message:
+    """The run ended: validation verdict, acceptance length vs threshold, artifact counts, loss."""
+    icon = ":tada:" if verdict == "passed" else ":x:" if verdict == "failed" else ":hourglass:"
+    measured = f"{acceptance:.2f}" if acceptance is not None else "not measured"
+    relation = "≥" if acceptance is not None and acceptance >= threshold else "<"
+    lines = [
+        f"{icon} *Run {safe(verdict, 20)}* — acceptance length {measured} {relation} {threshold:g}"
+    ]
+    lines += [f"• {safe(count, 200)}" for count in counts[:20]]
+    if sparkline:
+        lines.append(f"loss `{safe(sparkline, 60)}`")
+    fallback = safe(
+        f"run {verdict}: acceptance length {measured} (threshold {threshold:g})", FALLBACK_LIMIT
+    )
+    return Message(fallback, [_section("\n".join(lines))], broadcast=verdict != "passed")
+
+
+def test_message(team: str) -> Message:
+    text = f":white_check_mark: eagle3-monitor can post here (workspace {safe(team, 80)})."
+    return Message("eagle3-monitor test message", [_section(text)])
+
+
+def readable(message: Message) -> str:
+    """The message as plain text, for the console notifier."""
+    parts = []
+    for block in message.blocks:
+        if block.get("type") == "section":
+            parts.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            parts.extend(element["text"] for element in block["elements"])
+    text = "\n".join(parts) if parts else message.text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
