@@ -28,6 +28,9 @@ from eagle3_monitor.report.validation import (
 from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
+from eagle3_monitor.slack.messages import test_message
+from eagle3_monitor.slack.setup import make_transport
+from eagle3_monitor.slack.transport import BotTransport, DeliveryError
 from eagle3_monitor.slurm.backend import make_backend
 from eagle3_monitor.slurm.sacct import SlurmError
 from eagle3_monitor.state.store import Store
@@ -228,6 +231,31 @@ def poll(once: bool, as_json: bool, config_file: Path | None) -> None:
     finally:
         store.close()
     sys.exit(EXIT_PASS if result.ok else EXIT_FAILURE_FOUND)
+
+
+@cli.command("notify-test")
+@config_option
+@one_line_errors
+def notify_test(config_file: Path | None) -> None:
+    """Check the Slack setup: auth.test with the bot token, then a test message to the default
+    channel (with the console notifier: print it). Exit status 0 delivered, 1 refused."""
+    loaded, _ = load_config_and_catalog(config_path_from(config_file))
+    slack = loaded.config.slack
+    transport = make_transport(slack)
+    try:
+        team = "console"
+        if isinstance(transport, BotTransport):
+            identity = transport.auth_test()
+            team = str(identity.get("team", "?"))
+            click.echo(f"auth.test ok: {identity.get('user', '?')} in {team}")
+        message = test_message(team)
+        posted = transport.post(slack.default_channel, message, thread_ts=None, key="notify-test")
+    except DeliveryError as error:
+        click.echo(f"eagle3-monitor: notify-test failed: {error}", err=True)
+        sys.exit(EXIT_FAILURE_FOUND)
+    click.echo(
+        f"test message posted to {posted.channel}" + (f" (ts {posted.ts})" if posted.ts else "")
+    )
 
 
 @cli.group()

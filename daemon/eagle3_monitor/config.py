@@ -11,7 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from eagle3_monitor.errors import ConfigError
 from eagle3_monitor.monitor.discovery import DEFAULT_JOB_NAME_PATTERN
@@ -92,6 +99,71 @@ class WatchSection(BaseModel):
         return value
 
 
+class SlackRoute(BaseModel):
+    """Messages of runs whose job name matches `job_name` (a regex) or whose user is `user` go
+    to `channel`; the first matching route wins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(min_length=1)
+    job_name: str | None = None
+    user: str | None = None
+
+    @field_validator("job_name")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression: {error}") from None
+        return value
+
+
+class SlackSection(BaseModel):
+    """Where notifications go. The bot token is never written here: token_file, token_env or
+    systemd's LoadCredential (slack-token) provide it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["console", "bot", "webhook"] = "console"
+    base_url: str = "https://slack.com/api/"
+    token_file: str | None = None
+    token_env: str | None = "SLACK_BOT_TOKEN"
+    webhook_url_file: str | None = None
+    default_channel: str = "#eagle3-runs"
+    routes: list[SlackRoute] = Field(default_factory=list)
+    mentions: dict[str, str] = Field(default_factory=dict)  # unix user -> Slack member id
+    default_mention: str | None = None  # e.g. <!subteam^S0123> for a user group
+    pace_seconds: float = Field(default=1.0, ge=0, le=60)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets_inline(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("token", "bot_token", "webhook_url"):
+                if key in data:
+                    raise ValueError(
+                        f"`{key}` must not be written in the config: put it in a file "
+                        "(slack.token_file / slack.webhook_url_file), an environment variable "
+                        "(slack.token_env) or a systemd credential"
+                    )
+        return data
+
+    def channel_for(self, job_name: str, user: str) -> str:
+        for route in self.routes:
+            if route.user is not None and route.user != user:
+                continue
+            if route.job_name is not None and not re.search(route.job_name, job_name):
+                continue
+            return route.channel
+        return self.default_channel
+
+    def mention_for(self, user: str) -> str | None:
+        member = self.mentions.get(user)
+        return f"<@{member}>" if member else self.default_mention
+
+
 class StateSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -106,6 +178,7 @@ class MonitorConfig(BaseModel):
     slurm: SlurmSection = Field(default_factory=SlurmSection)
     watch: WatchSection = Field(default_factory=WatchSection)
     state: StateSection = Field(default_factory=StateSection)
+    slack: SlackSection = Field(default_factory=SlackSection)
 
     def sacct_settings(self) -> SacctSettings:
         return SacctSettings(
