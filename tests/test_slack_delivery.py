@@ -400,3 +400,49 @@ def test_token_from_file_env_or_credentials_never_from_config(
 def test_tokens_are_redacted_from_errors() -> None:
     assert redact("bad token xoxb-1234-abcd in request") == "bad token xox?-…redacted… in request"
     assert "xoxb" not in os.environ.get("NOTHING", "")
+
+
+def test_server_errors_are_retried_then_delivered_once(
+    slack: SlackTestServer, store: Store
+) -> None:
+    clock = Clock()
+    enqueue(
+        store, key="r1:parent", run_id=1, kind="parent", channel=CHANNEL, message=Message("parent")
+    )
+    slack.fail_next("chat.postMessage", times=3, status=500, error="internal_error")
+    sender = Sender(store, transport(slack, retries=1), pace=0, wall_clock=clock)
+
+    first = sender.drain()
+    clock.now += 600
+    second = sender.drain()
+
+    assert (first.sent, second.sent) == (0, 1)
+    assert [m.text for m in slack.messages(CHANNEL)] == ["parent"]
+
+
+def test_the_test_server_enforces_slack_block_limits(slack: SlackTestServer, store: Store) -> None:
+    too_long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    too_many = [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}] * 51
+    enqueue(
+        store,
+        key="r1:parent",
+        run_id=1,
+        kind="parent",
+        channel=CHANNEL,
+        message=Message("long", [too_long]),
+    )
+    enqueue(
+        store,
+        key="r2:parent",
+        run_id=2,
+        kind="parent",
+        channel=CHANNEL,
+        message=Message("many", too_many),
+    )
+
+    result = Sender(store, transport(slack), pace=0).drain()
+
+    assert result.parked == 2
+    assert [row["last_error"] for row in outbox_rows(store)] == [
+        "Slack refused: invalid_blocks"
+    ] * 2
