@@ -20,6 +20,7 @@ from eagle3_monitor.monitor.poll import poll_once
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.report.lint import lint_to_json, lint_to_text
 from eagle3_monitor.report.poll import poll_to_json, poll_to_text
+from eagle3_monitor.report.status import status_to_text
 from eagle3_monitor.report.validation import (
     validation_to_json,
     validation_to_markdown,
@@ -28,6 +29,9 @@ from eagle3_monitor.report.validation import (
 from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
+from eagle3_monitor.service.daemon import run_daemon
+from eagle3_monitor.service.logging_setup import configure_logging
+from eagle3_monitor.service.status_socket import query
 from eagle3_monitor.slack.messages import test_message
 from eagle3_monitor.slack.setup import make_transport
 from eagle3_monitor.slack.transport import BotTransport, DeliveryError
@@ -256,6 +260,50 @@ def notify_test(config_file: Path | None) -> None:
     click.echo(
         f"test message posted to {posted.channel}" + (f" (ts {posted.ts})" if posted.ts else "")
     )
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--log-json/--log-console", default=None, help="Log format (default: JSON unless on a TTY)."
+)
+def run(config_file: Path | None, log_json: bool | None) -> None:
+    """Run the monitor as a service (systemd Type=notify): poll Slurm, review finished jobs,
+    post to Slack, answer `eagle3-monitor status`. SIGTERM/SIGINT stop it, SIGHUP reloads the
+    config. Exit status: 0 stopped cleanly, 2 bad configuration, 3 startup failed."""
+    path = config_path_from(config_file)
+    try:
+        loaded, _ = load_config_and_catalog(path)
+    except MonitorError as error:
+        for line in str(error).splitlines():
+            click.echo(f"eagle3-monitor: error: {line}", err=True)
+        sys.exit(EXIT_UNUSABLE_INPUT)
+    configure_logging(loaded.config.daemon.log_level, log_json)
+    sys.exit(run_daemon(path))
+
+
+@cli.command()
+@click.argument("run_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON answer.")
+@config_option
+@one_line_errors
+def status(run_id: str | None, as_json: bool, config_file: Path | None) -> None:
+    """Ask the running daemon: its health and its runs, or one run (by id or experiment)."""
+    loaded, _ = load_config_and_catalog(config_path_from(config_file))
+    path = loaded.config.socket_path()
+    try:
+        health = query(path, {"command": "status"})
+        answer = query(path, {"command": "run", "id": run_id} if run_id else {"command": "runs"})
+    except OSError as error:
+        raise MonitorError(
+            f"{path}: the daemon is not answering ({error.strerror or error})"
+        ) from None
+    if not health.get("ok"):
+        raise MonitorError(str(health.get("error")))
+    if as_json:
+        click.echo(json.dumps({"status": health, **answer}, indent=2, default=str))
+        return
+    click.echo(status_to_text(health, answer), nl=False)
 
 
 @cli.group()

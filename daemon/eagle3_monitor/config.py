@@ -164,6 +164,28 @@ class SlackSection(BaseModel):
         return f"<@{member}>" if member else self.default_mention
 
 
+class DaemonSection(BaseModel):
+    """The service's rhythm."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    poll_interval_seconds: float = Field(default=10, ge=1, le=3600)
+    send_interval_seconds: float = Field(default=1, ge=0.1, le=60)
+    review_workers: int = Field(default=2, ge=1, le=16)
+    shutdown_timeout_seconds: float = Field(default=20, ge=1, le=600)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class StatusSection(BaseModel):
+    """The status socket (`eagle3-monitor status`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    socket: str | None = None  # default: $RUNTIME_DIRECTORY/status.sock
+    allowed_users: list[str] = Field(default_factory=list)  # besides root and the daemon's user
+    allowed_groups: list[str] = Field(default_factory=list)
+
+
 class StateSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -179,6 +201,16 @@ class MonitorConfig(BaseModel):
     watch: WatchSection = Field(default_factory=WatchSection)
     state: StateSection = Field(default_factory=StateSection)
     slack: SlackSection = Field(default_factory=SlackSection)
+    daemon: DaemonSection = Field(default_factory=DaemonSection)
+    status: StatusSection = Field(default_factory=StatusSection)
+
+    def socket_path(self) -> Path:
+        if self.status.socket:
+            return Path(self.status.socket).expanduser()
+        runtime = os.environ.get("RUNTIME_DIRECTORY")
+        if runtime:
+            return Path(runtime.split(":")[0]) / "status.sock"
+        return self.database_path().parent / "status.sock"
 
     def sacct_settings(self) -> SacctSettings:
         return SacctSettings(

@@ -131,17 +131,16 @@ def finished_message(
 ) -> Message:
     """The run ended: validation verdict, acceptance length vs threshold, artifact counts, loss."""
     icon = ":tada:" if verdict == "passed" else ":x:" if verdict == "failed" else ":hourglass:"
-    measured = f"{acceptance:.2f}" if acceptance is not None else "not measured"
-    relation = "≥" if acceptance is not None and acceptance >= threshold else "<"
-    lines = [
-        f"{icon} *Run {safe(verdict, 20)}* — acceptance length {measured} {relation} {threshold:g}"
-    ]
+    if acceptance is None:
+        gate = f"acceptance length not measured (threshold {threshold:g})"
+    else:
+        relation = "≥" if acceptance >= threshold else "<"
+        gate = f"acceptance length {acceptance:.2f} {relation} {threshold:g}"
+    lines = [f"{icon} *Run {safe(verdict, 20)}* — {gate}"]
     lines += [f"• {safe(count, 200)}" for count in counts[:20]]
     if sparkline:
         lines.append(f"loss `{safe(sparkline, 60)}`")
-    fallback = safe(
-        f"run {verdict}: acceptance length {measured} (threshold {threshold:g})", FALLBACK_LIMIT
-    )
+    fallback = safe(f"run {verdict}: {gate}", FALLBACK_LIMIT)
     return Message(fallback, [_section("\n".join(lines))], broadcast=verdict != "passed")
 
 

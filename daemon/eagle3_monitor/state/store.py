@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,13 +79,17 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
+        self.lock = threading.RLock()  # the daemon's threads take turns
 
     @classmethod
     def open(cls, path: Path) -> Store:
         """Open (creating and migrating) the database at `path`."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # shared by the daemon's threads, one at a time (Store.lock)
+            connection = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as error:
             raise MonitorError(f"{path}: cannot open the state database: {error}") from None
         connection.row_factory = sqlite3.Row
@@ -194,6 +199,10 @@ class Store:
             (cluster, job_id, _iso(submit) or ""),
         ).fetchone()
         return _job(row) if row else None
+
+    def job_by_row(self, row: int) -> StoredJob | None:
+        found = self.connection.execute("SELECT * FROM jobs WHERE id = ?", (row,)).fetchone()
+        return _job(found) if found else None
 
     def jobs_of_run(self, run_id: int) -> list[StoredJob]:
         rows = self.connection.execute(

@@ -1,0 +1,32 @@
+"""`eagle3-monitor status` as text."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def status_to_text(health: dict[str, Any], answer: dict[str, Any]) -> str:
+    last = health.get("last_poll")
+    ago = f"{time.time() - float(last):.0f}s ago" if last else "never"
+    poll = "ok" if health.get("last_poll_ok") else f"FAILING ({health.get('last_poll_error')})"
+    slack = health.get("slack") or {}
+    lines = [
+        f"eagle3-monitor {health.get('version')} up {health.get('uptime_seconds')}s; "
+        f"last poll {ago}: {poll}; sacct errors {health.get('sacct_errors')}; "
+        f"outbox {health.get('outbox_depth')}"
+        + (f"; SLACK BLOCKED: {slack.get('blocked')}" if slack.get("blocked") else ""),
+    ]
+    runs = answer.get("runs") or ([answer["run"]] if answer.get("run") else [])
+    if not answer.get("ok", True):
+        lines.append(f"error: {answer.get('error')}")
+    for run in runs:
+        title = run.get("experiment") or run.get("run_key")
+        lines.append(f"{title}  {run.get('job_base')}  user {run.get('user')}")
+        for task in run.get("tasks", []):
+            final = "final" if task.get("final") else ""
+            role = task.get("role") or ""
+            lines.append(
+                f"  {task['task']:<7} {role:<9} {task['job_id']:<10} {task['state']:<14} {final}"
+            )
+    return "\n".join(lines) + "\n"

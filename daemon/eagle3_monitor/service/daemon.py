@@ -1,0 +1,329 @@
+"""`eagle3-monitor run`: the service.
+
+Startup opens the state database, the status socket and the scheduler, then says READY=1. An
+APScheduler BackgroundScheduler runs the poll (no overlapping cycles, late ones coalesced) and
+the outbox sender; reviews run in a bounded worker pool so a huge log never delays polling. The
+main thread owns signals (handlers only set flags), watchdog pings (only while polls succeed or
+fail cleanly), SIGHUP reloads and a bounded graceful shutdown; a second SIGINT forces exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from eagle3_monitor import __version__
+from eagle3_monitor.config import load_config_and_catalog
+from eagle3_monitor.monitor.poll import PollResult, poll_once
+from eagle3_monitor.review.model import RunReview
+from eagle3_monitor.service.announce import Announcer, review_run
+from eagle3_monitor.service.sd_notify import Notifier, watchdog_interval
+from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket
+from eagle3_monitor.slack.outbox import Sender
+from eagle3_monitor.slack.setup import make_transport
+from eagle3_monitor.slurm.backend import make_backend
+from eagle3_monitor.state.store import Store, StoredJob, StoredRun
+
+log = structlog.get_logger("eagle3_monitor")
+EXIT_STARTUP_FAILED = 3
+
+
+@dataclass
+class Health:
+    started: float = field(default_factory=time.time)
+    last_poll_at: float | None = None
+    last_poll_ok: bool | None = None
+    last_poll_error: str | None = None
+    sacct_errors: int = 0
+    polls: int = 0
+    slack_blocked: str | None = None
+    slack_errors: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self.loaded, self.catalog = load_config_and_catalog(config_path)
+        config = self.loaded.config
+        self.store = Store.open(config.database_path())
+        self.backend = make_backend(config.slurm.backend, config.sacct_settings())
+        self.sender = Sender(
+            self.store, make_transport(config.slack), pace=config.slack.pace_seconds
+        )
+        self.health = Health()
+        self.notifier = Notifier()
+        self.stop_event = threading.Event()
+        self.reload_event = threading.Event()
+        self.poll_now = threading.Event()
+        self.pool = ThreadPoolExecutor(config.daemon.review_workers, thread_name_prefix="review")
+        self.in_review: dict[int, Future[None]] = {}
+        self.scheduler = BackgroundScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        )
+        policy = AccessPolicy(config.status.allowed_users, config.status.allowed_groups)
+        self.socket = StatusSocket(config.socket_path(), self.handle_request, policy)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        config = self.loaded.config.daemon
+        self.socket.start()
+        self.scheduler.add_job(self.poll_cycle, "interval", seconds=config.poll_interval_seconds,
+                               id="poll", next_run_time=_now())  # fmt: skip
+        self.scheduler.add_job(
+            self.send_cycle, "interval", seconds=config.send_interval_seconds, id="send"
+        )
+        self.scheduler.start()
+        self.notifier.ready(self.summary())
+        log.info(
+            "started",
+            version=__version__,
+            database=str(self.store.path),
+            socket=str(self.socket.path),
+        )
+
+    def run_forever(self) -> int:
+        interval = watchdog_interval()
+        while not self.stop_event.is_set():
+            self.stop_event.wait(min(interval or 1.0, 1.0))
+            if self.reload_event.is_set():
+                self.reload_event.clear()
+                self.reload()
+            if self.poll_now.is_set():
+                self.poll_now.clear()
+                self.scheduler.modify_job("poll", next_run_time=_now())
+            if interval is not None and self.healthy():
+                self.notifier.watchdog()
+            self.notifier.status(self.summary())
+        return self.shutdown()
+
+    def healthy(self) -> bool:
+        """Polls are happening (succeeding or failing cleanly) and the scheduler is alive."""
+        last = self.health.last_poll_at
+        period = self.loaded.config.daemon.poll_interval_seconds
+        return self.scheduler.running and last is not None and time.time() - last < 3 * period + 30
+
+    def shutdown(self) -> int:
+        self.notifier.stopping()
+        log.info("stopping")
+        timeout = self.loaded.config.daemon.shutdown_timeout_seconds
+        stopper = threading.Thread(target=lambda: self.scheduler.shutdown(wait=True), daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.socket.close()
+        with self.store.lock:
+            self.sender.drain(deadline=time.monotonic() + min(5.0, timeout / 2))
+            self.store.close()
+        log.info("stopped")
+        return 0
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; a bad one is logged and the old one kept."""
+        try:
+            loaded, catalog = load_config_and_catalog(self.config_path)
+            transport = make_transport(loaded.config.slack)
+        except Exception as error:
+            log.error("reload failed, keeping the old config", error=str(error))
+            return
+        with self.store.lock:
+            self.loaded, self.catalog = loaded, catalog
+            self.sender = Sender(self.store, transport, pace=loaded.config.slack.pace_seconds)
+            self.backend = make_backend(loaded.config.slurm.backend, loaded.config.sacct_settings())
+        log.info("reloaded the config")
+
+    # ------------------------------------------------------------------ work
+    def poll_cycle(self) -> None:
+        config = self.loaded.config
+        with self.store.lock:
+            result = poll_once(self.backend, self.store, config.watch_settings())
+            self._record_health(result)
+            announcer = Announcer(self.store, self.catalog, config)
+            announcer.ensure_parents()
+            for transition in result.transitions:
+                run = self.store.run(transition.job.run_id) if transition.job.run_id else None
+                if run is not None and not transition.final:
+                    announcer.update_parent(
+                        run, f"{transition.job.row}:{transition.new_state}", None
+                    )
+            pending = announcer.unannounced_final_jobs()
+        for run, job in pending:
+            if job.row not in self.in_review:
+                self.in_review[job.row] = self.pool.submit(self._review_and_announce, run, job)
+
+    def _review_and_announce(self, run: StoredRun, job: StoredJob) -> None:
+        try:
+            with self.store.lock:
+                jobs = self.store.jobs_of_run(run.id)
+            review: RunReview | None = review_run(
+                run, jobs, self.catalog, self.loaded.config.review_settings()
+            )
+            with self.store.lock:
+                Announcer(self.store, self.catalog, self.loaded.config).announce_job(
+                    run, job, review
+                )
+            log.info("announced", run=run.run_key, job=job.job_id, state=job.state)
+        except Exception:
+            log.exception("review failed", job=job.job_id)
+        finally:
+            self.in_review.pop(job.row, None)
+
+    def _record_health(self, result: PollResult) -> None:
+        health = self.health
+        health.polls += 1
+        health.last_poll_at = time.time()
+        health.last_poll_ok = result.ok
+        health.last_poll_error = result.error
+        if not result.ok:
+            health.sacct_errors += 1
+            log.warning("poll failed; states may be stale", error=result.error)
+        elif result.transitions:
+            log.info("polled", jobs=result.jobs_seen, changes=len(result.transitions))
+
+    def send_cycle(self) -> None:
+        with self.store.lock:
+            result = self.sender.drain(deadline=time.monotonic() + 10)
+        self.health.slack_blocked = result.blocked
+        if result.errors:
+            self.health.slack_errors = (self.health.slack_errors + result.errors)[-20:]
+            log.warning("slack delivery problems", errors=result.errors[:5], blocked=result.blocked)
+
+    # ------------------------------------------------------------------ status
+    def summary(self) -> str:
+        health = self.health
+        poll = (
+            "no poll yet"
+            if health.last_poll_ok is None
+            else ("poll ok" if health.last_poll_ok else "sacct failing")
+        )
+        with self.store.lock:
+            depth = self.sender.pending()
+            runs = len(self.store.runs())
+        slack = (
+            f"slack blocked: {health.slack_blocked}" if health.slack_blocked else f"outbox {depth}"
+        )
+        return f"{runs} runs; {poll}; {slack}"
+
+    def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        command = str(request.get("command", "status"))
+        if command == "status":
+            return {"ok": True, **self.status_document()}
+        if command == "poll":
+            self.poll_now.set()
+            return {"ok": True, "message": "poll scheduled"}
+        with self.store.lock:
+            if command == "runs":
+                return {"ok": True, "runs": [self._run_document(run) for run in self.store.runs()]}
+            if command == "run":
+                run = self._find_run(str(request.get("id", "")))
+                return (
+                    {"ok": True, "run": self._run_document(run)}
+                    if run
+                    else {"ok": False, "error": "no such run"}
+                )
+            if command == "job":
+                job = self._find_job(str(request.get("id", "")))
+                return (
+                    {"ok": True, "job": job.__dict__}
+                    if job
+                    else {"ok": False, "error": "no such job"}
+                )
+        return {"ok": False, "error": f"unknown command {command!r}: status, runs, run, job, poll"}
+
+    def status_document(self) -> dict[str, Any]:
+        health = self.health
+        with self.store.lock:
+            depth = self.sender.pending()
+        return {
+            "version": __version__,
+            "uptime_seconds": round(time.time() - health.started, 1),
+            "last_poll": health.last_poll_at,
+            "last_poll_ok": health.last_poll_ok,
+            "last_poll_error": health.last_poll_error,
+            "sacct_errors": health.sacct_errors,
+            "polls": health.polls,
+            "outbox_depth": depth,
+            "slack": {"blocked": health.slack_blocked, "recent_errors": health.slack_errors[-5:]},
+        }
+
+    def _run_document(self, run: StoredRun) -> dict[str, Any]:
+        jobs = self.store.jobs_of_run(run.id)
+        return {
+            "id": run.id,
+            "run_key": run.run_key,
+            "experiment": run.experiment_id,
+            "job_base": run.job_base,
+            "user": run.user,
+            "cluster": run.cluster,
+            "tasks": [_task_document(job) for job in jobs],
+        }
+
+    def _find_run(self, key: str) -> StoredRun | None:
+        for run in self.store.runs():
+            if key in (str(run.id), run.experiment_id, run.run_key):
+                return run
+        return None
+
+    def _find_job(self, key: str) -> StoredJob | None:
+        for run in self.store.runs():
+            for job in self.store.jobs_of_run(run.id):
+                if key in (job.job_id, job.display_id):
+                    return job
+        return None
+
+
+def _task_document(job: StoredJob) -> dict[str, Any]:
+    return {
+        "task": f"task_{job.task_index}",
+        "role": job.role,
+        "job_id": job.job_id,
+        "state": job.state,
+        "final": job.final,
+        "exit_code": job.exit_code,
+        "logs": job.log_paths,
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def install_signal_handlers(daemon: Daemon) -> None:
+    """Handlers only set flags; a second SIGINT forces the exit."""
+    interrupts = 0
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal interrupts
+        if signum == signal.SIGINT:
+            interrupts += 1
+            if interrupts > 1:
+                os._exit(130)
+        daemon.stop_event.set()
+
+    def reload(_signum: int, _frame: FrameType | None) -> None:
+        daemon.reload_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+
+
+def run_daemon(config_path: Path | None) -> int:
+    """Start, serve until SIGTERM/SIGINT, stop. Exit 3 when startup fails."""
+    try:
+        daemon = Daemon(config_path)
+        install_signal_handlers(daemon)
+        daemon.start()
+    except Exception as error:
+        log.error("startup failed", error=str(error))
+        return EXIT_STARTUP_FAILED
+    return daemon.run_forever()
