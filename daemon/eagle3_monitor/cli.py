@@ -66,7 +66,10 @@ config_option = click.option(
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Config file (default: $EAGLE3_MONITOR_CONFIG, else built-in defaults).",
+    help=(
+        "Config file (default: $EAGLE3_MONITOR_CONFIG, else /etc/eagle3-monitor/config.yaml"
+        " if present, else built-in defaults)."
+    ),
 )
 
 

@@ -266,11 +266,16 @@ class LoadedConfig:
         return Path(self.document.source).parent
 
 
+SYSTEM_CONFIG = Path("/etc/eagle3-monitor/config.yaml")
+
+
 def config_path_from(option: Path | None) -> Path | None:
     if option is not None:
         return option
     from_environment = os.environ.get(CONFIG_ENVIRONMENT_VARIABLE)
-    return Path(from_environment) if from_environment else None
+    if from_environment:
+        return Path(from_environment)
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
 
 
 def load_config(path: Path | None) -> LoadedConfig:

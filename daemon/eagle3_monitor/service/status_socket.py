@@ -1,7 +1,8 @@
 """The status socket: a Unix stream socket speaking JSON lines. One request per connection
 (`{"command": "status"}`, `runs`, `run <id>`, `job <id>`, `poll`), bounded in size and time,
 each connection on its own thread so many clients never block the daemon. The peer's uid/gid
-(SO_PEERCRED) must be root, the daemon's own user, or allowed by the config."""
+(SO_PEERCRED) must be root, the daemon's own user or a member of its group, or allowed by the
+config."""
 
 from __future__ import annotations
 
@@ -31,17 +32,21 @@ def peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
 
 class AccessPolicy:
     def __init__(self, users: list[str], groups: list[str]) -> None:
-        self.uids = {os.getuid(), 0} | {_uid(name) for name in users} - {None}  # type: ignore[operator]
-        self.gids = {_gid(name) for name in groups} - {None}
+        self.uids = {os.getuid(), 0} | _known(_uid, users)
+        self.gids = {os.getgid()} | _known(_gid, groups)
 
     def allows(self, uid: int, gid: int) -> bool:
         if uid in self.uids or gid in self.gids:
             return True
         try:
             name = pwd.getpwuid(uid).pw_name
-            return any(name in grp.getgrgid(g).gr_mem for g in self.gids if g is not None)
+            return any(name in grp.getgrgid(gid).gr_mem for gid in self.gids)
         except KeyError:
             return False
+
+
+def _known(lookup: Callable[[str], int | None], names: list[str]) -> set[int]:
+    return {number for number in map(lookup, names) if number is not None}
 
 
 def _uid(name: str) -> int | None:

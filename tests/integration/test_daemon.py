@@ -1,0 +1,220 @@
+"""`eagle3-monitor run` as a real process: a real Slurm cluster, slack_sdk against the Slack
+test server, a real SQLite file, a real status socket and a real systemd notify socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from eagle3_monitor.simulate.pipeline import submit_pipeline
+from tests.integration.conftest import Cluster
+from tests.slack_server import SlackTestServer, StoredMessage
+
+pytestmark = pytest.mark.slurm
+TOKEN = "xoxb-daemon-test-token"
+CLI = str(Path(sys.executable).parent / "eagle3-monitor")
+
+
+@dataclass
+class DaemonHarness:
+    config: Path
+    database: Path
+    status_socket: Path
+    notify: socket.socket
+    slack: SlackTestServer
+    process: subprocess.Popen[str] | None = None
+
+    def start(self, **extra_env: str) -> None:
+        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.getsockname()), **extra_env}
+        self.process = subprocess.Popen(
+            [CLI, "run", "--config", str(self.config), "--log-json"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert "READY=1" in self.wait_for_notification("READY=1", timeout=60)
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        output, _ = self.process.communicate(timeout=60)
+        code = self.process.returncode
+        self.process = None
+        return code, output
+
+    def wait_for_notification(self, wanted: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.notify.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                datagram = self.notify.recv(4096).decode()
+            except TimeoutError:
+                break
+            if wanted in datagram:
+                return datagram
+        raise AssertionError(f"no {wanted} on the notify socket within {timeout:g}s")
+
+    def health(self) -> dict[str, Any]:
+        answer = self.status("--json")
+        return dict(json.loads(answer.stdout)["status"]) if answer.returncode == 0 else {}
+
+    def final_tasks(self) -> int:
+        answer = self.status("--json")
+        runs = json.loads(answer.stdout).get("runs", []) if answer.returncode == 0 else []
+        return sum(task["final"] for run in runs for task in run["tasks"])
+
+    def status(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "status", "--config", str(self.config), *arguments],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {timeout:g}s")
+
+
+@pytest.fixture
+def harness(cluster: Cluster, tmp_path: Path, base: str) -> Iterator[DaemonHarness]:
+    short = Path(tempfile.mkdtemp(prefix="e3d", dir="/tmp"))  # sun_path is 108 bytes
+    token_file = tmp_path / "slack-token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    config: dict[str, dict[str, Any]] = {
+        "watch": {"job_name_pattern": rf"^(?:[^.]+\.)?(?P<base>{base})_(?P<index>[0-9]+)$"},
+        "state": {"database": str(tmp_path / "state.db")},
+        "status": {"socket": str(short / "run" / "status.sock")},
+        "daemon": {"poll_interval_seconds": 1, "send_interval_seconds": 1},
+        "slack": {"mode": "bot", "token_file": str(token_file), "default_channel": "C-RUNS",
+                  "pace_seconds": 0},
+    }  # fmt: skip
+    with SlackTestServer(TOKEN) as slack:
+        config["slack"]["base_url"] = slack.base_url
+        path = tmp_path / "monitor.yaml"
+        path.write_text(yaml.safe_dump(config))
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(short / "notify.sock"))
+        harness = DaemonHarness(
+            path, tmp_path / "state.db", short / "run" / "status.sock", notify, slack
+        )
+        yield harness
+        if harness.process is not None:
+            harness.process.kill()
+            harness.process.communicate()
+        notify.close()
+    shutil.rmtree(short, ignore_errors=True)
+
+
+def has_summary(harness: DaemonHarness, wanted: str) -> bool:
+    """A thread reply whose fallback text starts with e.g. "run failed"."""
+    return any(m.thread_ts and m.text.startswith(wanted) for m in harness.slack.messages())
+
+
+def thread_of(messages: list[StoredMessage]) -> tuple[StoredMessage, list[StoredMessage]]:
+    parents = [m for m in messages if m.thread_ts is None]
+    assert len(parents) == 1, [m.text for m in parents]
+    return parents[0], [m for m in messages if m.thread_ts == parents[0].ts]
+
+
+def test_daemon_posts_one_thread_with_the_root_cause_and_never_repeats_after_restart(
+    harness: DaemonHarness, tmp_path: Path, base: str
+) -> None:
+    harness.start()
+    pipeline = submit_pipeline(
+        tmp_path, epoch=int(time.time()), job_base=base, failures={1: "cuda_oom"}, pace=0.0
+    )
+
+    wait_until(lambda: has_summary(harness, "run failed"), 180, "the run's final summary")
+    parent, replies = thread_of(harness.slack.messages("C-RUNS"))
+    assert pipeline.experiment.name in parent.text
+    assert parent.updates >= 1, "the parent message is edited in place as tasks end"
+    texts = "\n".join(json.dumps(m.blocks) + m.text for m in replies)
+    assert "gpu_oom" in texts or "out of memory" in texts.lower()
+    assert "blocked" in texts
+    before = [(m.ts, m.text) for m in harness.slack.messages()]
+
+    answer = harness.status("--json")
+    assert answer.returncode == 0, answer.stderr
+    document = json.loads(answer.stdout)
+    assert document["status"]["last_poll_ok"] is True
+    [run] = document["runs"]
+    assert [t["state"] for t in run["tasks"]] == ["COMPLETED", "FAILED", "CANCELLED", "CANCELLED"]
+    text = harness.status(pipeline.experiment.name)
+    assert "FAILED" in text.stdout and "task_1" in text.stdout
+
+    code, output = harness.stop()
+    assert code == 0, output
+    assert not harness.status_socket.exists(), "the socket is removed on a clean stop"
+    harness.wait_for_notification("STOPPING=1", timeout=5)
+
+    harness.start()
+    wait_until(lambda: harness.health().get("polls", 0) >= 3, 30, "three polls after restart")
+    time.sleep(2)  # a sender cycle or two
+    assert [(m.ts, m.text) for m in harness.slack.messages()] == before
+    assert harness.stop()[0] == 0
+
+
+def test_daemon_keeps_alerts_while_slack_is_down_and_sends_them_once_it_is_back(
+    harness: DaemonHarness, tmp_path: Path, base: str
+) -> None:
+    harness.slack.fail_next("chat.postMessage", times=10_000, status=503)
+    harness.start()
+    pipeline = submit_pipeline(tmp_path, epoch=int(time.time()), job_base=base, pace=0.0)
+    wait_until(lambda: harness.final_tasks() == 4, 180, "all four tasks ending")
+    code, output = harness.stop()  # Slack still down: the alerts wait in the outbox on disk
+    assert code == 0, output
+    assert harness.slack.messages() == []
+
+    harness.slack.state.faults.clear()
+    harness.start()
+    wait_until(lambda: has_summary(harness, "run passed"), 60, "the queued pass summary")
+    parent, replies = thread_of(harness.slack.messages("C-RUNS"))
+    assert pipeline.experiment.name in parent.text
+    finals = [m for m in replies if "run passed" in m.text.lower()]
+    assert len(finals) == 1
+    assert harness.stop()[0] == 0
+
+
+def test_daemon_pings_the_watchdog_keeps_its_config_on_a_bad_reload_and_refuses_bad_startup(
+    harness: DaemonHarness,
+) -> None:
+    harness.start(WATCHDOG_USEC="2000000")  # WatchdogSec=2: a ping every second while healthy
+    harness.wait_for_notification("WATCHDOG=1", timeout=10)
+    good = harness.config.read_text()
+    harness.config.write_text(good.replace("poll_interval_seconds: 1", "poll_interval_seconds: x"))
+    assert harness.process is not None
+    harness.process.send_signal(signal.SIGHUP)
+    time.sleep(2)
+    assert harness.status("--json").returncode == 2  # the CLI itself reads the broken file
+    harness.config.write_text(good)
+    assert harness.status("--json").returncode == 0, "the daemon still answers after a bad reload"
+    code, output = harness.stop()
+    assert code == 0
+    assert "reload failed, keeping the old config" in output
+    assert "Traceback" not in output
+
+    harness.config.write_text(good.replace("poll_interval_seconds: 1", "poll_interval_seconds: x"))
+    done = subprocess.run(
+        [CLI, "run", "--config", str(harness.config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "poll_interval_seconds" in line and str(harness.config) in line
