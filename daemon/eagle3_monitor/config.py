@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -164,6 +164,17 @@ class SlackSection(BaseModel):
         return f"<@{member}>" if member else self.default_mention
 
 
+# Silence that counts as a stall, per task role: model loading and server start-up are slow.
+StallKey = Literal["default", "synthesis", "dump", "training", "benchmark"]
+DEFAULT_STALL_MINUTES: dict[StallKey, float] = {
+    "default": 60.0,
+    "synthesis": 60.0,
+    "dump": 30.0,
+    "training": 30.0,
+    "benchmark": 30.0,
+}
+
+
 class DaemonSection(BaseModel):
     """The service's rhythm."""
 
@@ -174,6 +185,19 @@ class DaemonSection(BaseModel):
     review_workers: int = Field(default=2, ge=1, le=16)
     shutdown_timeout_seconds: float = Field(default=20, ge=1, le=600)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Live following of running jobs' logs: how often, and when silence becomes a stall.
+    follow_interval_seconds: float = Field(default=2, ge=0.5, le=600)
+    stall_after_minutes: dict[StallKey, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: dict(DEFAULT_STALL_MINUTES)
+    )
+
+    def stall_after_seconds(self, role: str | None) -> float:
+        """A role's own limit, else this file's default, else the built-in default."""
+        minutes: dict[str, float] = {
+            str(key): value for key, value in self.stall_after_minutes.items()
+        }
+        fallback = minutes.get("default", DEFAULT_STALL_MINUTES["default"])
+        return 60 * minutes.get(role or "default", fallback)
 
 
 class StatusSection(BaseModel):

@@ -8,12 +8,14 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ CLI = str(Path(sys.executable).parent / "eagle3-monitor")
 @dataclass
 class DaemonHarness:
     config: Path
+    settings: dict[str, dict[str, Any]]
     database: Path
     status_socket: Path
     notify: socket.socket
@@ -39,6 +42,7 @@ class DaemonHarness:
     process: subprocess.Popen[str] | None = None
 
     def start(self, **extra_env: str) -> None:
+        self.config.write_text(yaml.safe_dump(self.settings))
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.getsockname()), **extra_env}
         self.process = subprocess.Popen(
             [CLI, "run", "--config", str(self.config), "--log-json"],
@@ -49,7 +53,14 @@ class DaemonHarness:
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         assert self.process is not None
         self.process.send_signal(sig)
-        output, _ = self.process.communicate(timeout=60)
+        try:
+            output, _ = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # thread stacks, to see what hangs
+            time.sleep(1)
+            self.process.kill()
+            output, _ = self.process.communicate()
+            raise AssertionError(f"the daemon did not stop:\n{output[-6000:]}") from None
         code = self.process.returncode
         self.process = None
         return code, output
@@ -112,7 +123,7 @@ def harness(cluster: Cluster, tmp_path: Path, base: str) -> Iterator[DaemonHarne
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(short / "notify.sock"))
         harness = DaemonHarness(
-            path, tmp_path / "state.db", short / "run" / "status.sock", notify, slack
+            path, config, tmp_path / "state.db", short / "run" / "status.sock", notify, slack
         )
         yield harness
         if harness.process is not None:
@@ -133,15 +144,27 @@ def thread_of(messages: list[StoredMessage]) -> tuple[StoredMessage, list[Stored
     return parents[0], [m for m in messages if m.thread_ts == parents[0].ts]
 
 
+def seconds_from_job_end_to_outbox(harness: DaemonHarness, task_index: int) -> float:
+    with sqlite3.connect(harness.database) as database:
+        end, queued = database.execute(
+            "SELECT j.end, o.created_at FROM jobs j JOIN outbox o"
+            " ON o.idempotency_key = 'job' || j.id || ':final' WHERE j.task_index = ?",
+            (task_index,),
+        ).fetchone()
+    return datetime.fromisoformat(queued).timestamp() - datetime.fromisoformat(end).timestamp()
+
+
 def test_daemon_posts_one_thread_with_the_root_cause_and_never_repeats_after_restart(
     harness: DaemonHarness, tmp_path: Path, base: str
 ) -> None:
+    harness.settings["daemon"] = {}  # the default rhythm: the 15 s promise is about it
     harness.start()
     pipeline = submit_pipeline(
         tmp_path, epoch=int(time.time()), job_base=base, failures={1: "cuda_oom"}, pace=0.0
     )
 
     wait_until(lambda: has_summary(harness, "run failed"), 180, "the run's final summary")
+    assert seconds_from_job_end_to_outbox(harness, 1) <= 15
     parent, replies = thread_of(harness.slack.messages("C-RUNS"))
     assert pipeline.experiment.name in parent.text
     assert parent.updates >= 1, "the parent message is edited in place as tasks end"
@@ -218,3 +241,44 @@ def test_daemon_pings_the_watchdog_keeps_its_config_on_a_bad_reload_and_refuses_
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "poll_interval_seconds" in line and str(harness.config) in line
+
+
+def replies_for(harness: DaemonHarness, start: str) -> list[StoredMessage]:
+    return [m for m in harness.slack.messages() if m.thread_ts and m.text.startswith(start)]
+
+
+def test_daemon_alerts_a_hung_job_while_it_runs_then_its_stall_once(
+    harness: DaemonHarness, cluster: Cluster, tmp_path: Path, base: str
+) -> None:
+    harness.settings["daemon"]["stall_after_minutes"] = {"default": 0.1}  # 6 s of silence
+    harness.start()
+    pipeline = submit_pipeline(
+        tmp_path, epoch=int(time.time()), job_base=base, failures={0: "nccl_hang"}, pace=0.0
+    )
+    wait_until(lambda: bool(replies_for(harness, "task_0 still running")), 60, "the early alert")
+    [early] = replies_for(harness, "task_0 still running")
+    assert "nccl" in early.text and early.reply_broadcast
+    assert f"scancel {pipeline.job_ids[0]}" in json.dumps(early.blocks)
+    wait_until(lambda: bool(replies_for(harness, "task_0 stalled")), 60, "the stall alert")
+    time.sleep(8)  # more cycles of silence: still one alert of each
+    assert len(replies_for(harness, "task_0 stalled")) == 1
+    assert len(replies_for(harness, "task_0 still running")) == 1
+
+    cluster.run("scancel", pipeline.job_ids[0])
+    wait_until(lambda: bool(replies_for(harness, "task_0 cancelled")), 60, "the cancel reply")
+    assert harness.stop()[0] == 0
+
+
+def test_daemon_fails_a_completed_job_whose_log_shows_a_crash(
+    harness: DaemonHarness, tmp_path: Path, base: str
+) -> None:
+    harness.start()
+    submit_pipeline(
+        tmp_path, epoch=int(time.time()), job_base=base, failures={0: "exit0_traceback"},
+        pace=0.0, tasks=1,
+    )  # fmt: skip
+    wait_until(lambda: bool(replies_for(harness, "task_0")), 90, "task_0's reply")
+    [reply] = replies_for(harness, "task_0")
+    assert reply.text.startswith("task_0 fail"), reply.text
+    assert harness.status("--json").stdout.count('"COMPLETED"') == 1
+    assert harness.stop()[0] == 0

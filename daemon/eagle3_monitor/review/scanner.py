@@ -115,7 +115,7 @@ class _Scanner:
             self.lines_before += 1
         view.release()
 
-    def _scan(self, buffer: bytearray, end: int) -> None:
+    def _scan(self, buffer: bytearray | bytes, end: int) -> None:
         search = self.search
         position = counted = 0
         line_number = self.lines_before
@@ -176,6 +176,16 @@ def _tail_lines(tail: bytes, total_lines: int) -> list[tuple[int, str]]:
         if text:
             numbered.append((first_number + offset, text))
     return numbered[-TAIL_LINES:]
+
+
+def scan_bytes(data: bytes, path: Path, catalog: Catalog, lines_before: int = 0) -> FileScan:
+    """Scan complete lines already in memory (live following); line numbers continue from
+    `lines_before`."""
+    scanner = _Scanner(catalog)
+    scanner.lines_before = lines_before
+    scanner.size = len(data)
+    scanner._scan(data, len(data))
+    return scanner.result(path)
 
 
 def scan_file(path: Path, catalog: Catalog) -> FileScan:

@@ -5,17 +5,27 @@ is announced when the outbox holds its key, and every cycle announces what still
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from eagle3_monitor.config import MonitorConfig
-from eagle3_monitor.review.model import RootCause, RunReview, TaskReview
+from eagle3_monitor.monitor.follow import JobProgress, quiet_seconds
+from eagle3_monitor.review.model import Evidence, RootCause, RunReview, TaskReview
 from eagle3_monitor.review.run import ReviewSettings, review_path
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.slack.compose import run_finished_message, run_header, task_message
-from eagle3_monitor.slack.messages import Message, RunHeader, TaskLine, parent_message
+from eagle3_monitor.slack.messages import (
+    Message,
+    RunHeader,
+    TaskLine,
+    early_alert_message,
+    parent_message,
+    recovered_message,
+    stalled_message,
+)
 from eagle3_monitor.slack.outbox import enqueue
 from eagle3_monitor.state.store import Store, StoredJob, StoredRun
-from eagle3_monitor.vocabulary import Category, TaskVerdict
+from eagle3_monitor.vocabulary import Category, Role, TaskVerdict
 
 # How Slurm's final state overrides a review that did not see the end in the logs.
 _STATE_CAUSES = {
@@ -71,6 +81,40 @@ class Announcer:
             enqueue(self.store, key=f"run{run.id}:finished", run_id=run.id, kind="reply",
                     channel=self.channel(run), message=run_finished_message(review))  # fmt: skip
 
+    def announce_progress(self, run: StoredRun, progress: JobProgress, now: float) -> None:
+        """While a job runs: a fatal error in its log (once), a stall (once per silence) and
+        the recovery from it."""
+        job = progress.job
+        role = job.role or "?"
+        channel = self.channel(run)
+        if progress.fatal and progress.fatal_path is not None:
+            cause = early_cause(progress, _role(job))
+            mention = self.config.slack.mention_for(run.user)
+            message = early_alert_message(_label(job), role, job.display_id, cause, mention=mention)
+            enqueue(self.store, key=f"job{job.row}:early", run_id=run.id, job=job.row,
+                    kind="reply", channel=channel, message=message)  # fmt: skip
+        quiet = quiet_seconds(progress, _parse_time(job.start), now)
+        if quiet is None:
+            return
+        stalls, recoveries = self._stall_episodes(job.row)
+        limit = self.config.daemon.stall_after_seconds(job.role)
+        if quiet >= limit and stalls == recoveries:
+            message = stalled_message(_label(job), role, int(quiet // 60), progress.last_line)
+            enqueue(self.store, key=f"job{job.row}:stall:{stalls + 1}", run_id=run.id,
+                    job=job.row, kind="reply", channel=channel, message=message)  # fmt: skip
+        elif quiet < limit and stalls > recoveries:
+            enqueue(self.store, key=f"job{job.row}:recovered:{stalls}", run_id=run.id,
+                    job=job.row, kind="reply", channel=channel,
+                    message=recovered_message(_label(job), role))  # fmt: skip
+
+    def _stall_episodes(self, job_row: int) -> tuple[int, int]:
+        """(stall alerts, recovery notes) already in the outbox for this job."""
+        counts = self.store.connection.execute(
+            "SELECT SUM(idempotency_key LIKE ?), SUM(idempotency_key LIKE ?) FROM outbox",
+            (f"job{job_row}:stall:%", f"job{job_row}:recovered:%"),
+        ).fetchone()
+        return int(counts[0] or 0), int(counts[1] or 0)
+
     def _run_finished(self, run: StoredRun, review: RunReview) -> bool:
         """Every task the experiment has is a job Slurm ended (sacct may lag for the last)."""
         jobs = self.store.jobs_of_run(run.id)
@@ -103,6 +147,28 @@ class Announcer:
         return parent_message(
             RunHeader(run.job_base, run.experiment_id, run.user, run.cluster, lines)
         )
+
+
+def early_cause(progress: JobProgress, role: Role | None) -> RootCause:
+    """The root cause of a running job's fatal error, from its first lines."""
+    first = progress.fatal[0]
+    rule = first.rule
+    path = progress.fatal_path or Path(progress.job.log_paths[0])
+    evidence = tuple(Evidence(path, hit.line, hit.text) for hit in progress.fatal[:3])
+    category = rule.rule.category or Category.UNKNOWN
+    summary = rule.summary(first.groups) or first.text
+    return RootCause(category, rule.id, summary, rule.rule.fix_for(role), evidence)
+
+
+def _role(job: StoredJob) -> Role | None:
+    return Role(job.role) if job.role in set(Role) else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _label(job: StoredJob) -> str:

@@ -8,6 +8,7 @@ fail cleanly), SIGHUP reloads and a bounded graceful shutdown; a second SIGINT f
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import threading
@@ -24,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from eagle3_monitor import __version__
 from eagle3_monitor.config import load_config_and_catalog
+from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once
 from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.service.announce import Announcer, review_run
@@ -36,6 +38,7 @@ from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 
 log = structlog.get_logger("eagle3_monitor")
 EXIT_STARTUP_FAILED = 3
+ENDING_WATCH_SECONDS = 30.0  # after a log's trailer, poll early for this long
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Daemon:
         self.poll_now = threading.Event()
         self.pool = ThreadPoolExecutor(config.daemon.review_workers, thread_name_prefix="review")
         self.in_review: dict[int, Future[None]] = {}
+        self.ending: dict[int, float] = {}  # job row -> until when to poll early
         self.scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
         )
@@ -81,6 +85,9 @@ class Daemon:
                                id="poll", next_run_time=_now())  # fmt: skip
         self.scheduler.add_job(
             self.send_cycle, "interval", seconds=config.send_interval_seconds, id="send"
+        )
+        self.scheduler.add_job(
+            self.follow_cycle, "interval", seconds=config.follow_interval_seconds, id="follow"
         )
         self.scheduler.start()
         self.notifier.ready(self.summary())
@@ -159,6 +166,32 @@ class Daemon:
         for run, job in pending:
             if job.row not in self.in_review:
                 self.in_review[job.row] = self.pool.submit(self._review_and_announce, run, job)
+
+    def follow_cycle(self) -> None:
+        """Read running jobs' new log lines; alert on fatal errors and stalls; poll early when a
+        log shows its job ending. Positions and alerts commit together, so a crash can neither
+        skip an alert nor repeat one."""
+        now = time.time()
+        with self.store.lock, self.store.transaction():
+            running = [
+                job
+                for job in self.store.unfinished_jobs()
+                if job.state == "RUNNING" and job.run_id is not None
+            ]
+            progress = follow_jobs(self.store, self.catalog, running)
+            announcer = Announcer(self.store, self.catalog, self.loaded.config)
+            for seen in progress:
+                run = self.store.run(seen.job.run_id) if seen.job.run_id is not None else None
+                if run is not None:
+                    announcer.announce_progress(run, seen, now)
+                if seen.ending:
+                    self.ending.setdefault(seen.job.row, now + ENDING_WATCH_SECONDS)
+        still_running = {job.row for job in running}
+        self.ending = {
+            row: until for row, until in self.ending.items() if until > now and row in still_running
+        }
+        if self.ending:  # sacct has not caught up with a job whose log says it ended
+            self.scheduler.modify_job("poll", next_run_time=_now())
 
     def _review_and_announce(self, run: StoredRun, job: StoredJob) -> None:
         try:
@@ -312,6 +345,7 @@ def install_signal_handlers(daemon: Daemon) -> None:
     def reload(_signum: int, _frame: FrameType | None) -> None:
         daemon.reload_event.set()
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: thread stacks to stderr
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)

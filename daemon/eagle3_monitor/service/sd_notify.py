@@ -10,6 +10,7 @@ import socket
 class Notifier:
     def __init__(self, address: str | None = None) -> None:
         self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET", "")
+        self.last_status = ""
 
     @property
     def enabled(self) -> bool:
@@ -24,7 +25,8 @@ class Notifier:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
                 sock.connect(target)
-                sock.sendall(message)
+                # never block the main loop: a receiver that stopped reading loses the message
+                sock.send(message, socket.MSG_DONTWAIT)
         except OSError:
             return False
         return True
@@ -33,7 +35,9 @@ class Notifier:
         self.send(READY="1", STATUS=status)
 
     def status(self, status: str) -> None:
-        self.send(STATUS=status)
+        """STATUS= only when it changed."""
+        if status != self.last_status and self.send(STATUS=status):
+            self.last_status = status
 
     def watchdog(self) -> None:
         self.send(WATCHDOG="1")

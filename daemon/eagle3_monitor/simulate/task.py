@@ -29,6 +29,7 @@ from eagle3_monitor.vocabulary import Role
 FAILURES = (
     "cuda_oom",
     "nccl_watchdog",
+    "nccl_hang",
     "time_limit",
     "host_oom",
     "cancelled",
@@ -38,7 +39,7 @@ FAILURES = (
     "low_acceptance",
     "stall",
 )
-WAIT_FOREVER = {"time_limit", "cancelled", "node_failure", "stall"}
+WAIT_FOREVER = {"time_limit", "cancelled", "node_failure", "stall", "nccl_hang"}
 _PARTIAL = {
     Role.SYNTHESIS: lambda rng: synthesis_log(rng, shards=2, finish=False),
     Role.DUMP: lambda rng: dump_log(rng, finish=False),
@@ -103,6 +104,8 @@ def _fail(stream: TextIO, failure: str, pace: float) -> int:
     if failure == "nccl_watchdog":
         emit(stream, _NCCL_WATCHDOG, pace)
         return 1
+    if failure == "nccl_hang":  # the watchdog fired, but the process never exits
+        emit(stream, _NCCL_WATCHDOG, pace)
     if failure == "exit0_traceback":
         emit(stream, _QUERY_CRASH, pace)
         return 0

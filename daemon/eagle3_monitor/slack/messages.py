@@ -126,6 +126,35 @@ def stalled_message(task: str, role: str, quiet_minutes: int, last_line: str) ->
     return Message(fallback, [_section(text)], broadcast=True)
 
 
+def early_alert_message(
+    task: str, role: str, job_id: str, cause: RootCause, *, mention: str | None = None
+) -> Message:
+    """A running job's log shows a fatal error; it may hang until its time limit. Broadcast."""
+    ping = f"{mention} " if mention else ""
+    who = f"*{safe(task, 20)}* ({safe(role, 20)}, job {safe(job_id, 40)})"
+    headline = (
+        f"{ping}:rotating_light: {who} is still running, but its log shows `{cause.category}`"
+    )
+    evidence = [f"{item.file.name}:{item.line}: {item.text}" for item in cause.evidence]
+    blocks = [_section(f"{headline}\n{safe(cause.summary, 1200)}")]
+    if evidence:
+        blocks.append(_section(code_block(evidence, EVIDENCE_LIMIT)))
+    blocks.append(_section(f"*Fix:* {safe(cause.fix, 1500)}"))
+    blocks.append(
+        _context(
+            "Jobs in this state often hang until their time limit. "
+            f"Stop it now with `scancel {safe(job_id, 40)}`."
+        )
+    )
+    text = safe(f"{task} still running with {cause.category}: {cause.summary}", FALLBACK_LIMIT)
+    return Message(f"{ping}{text}", blocks, broadcast=True)
+
+
+def recovered_message(task: str, role: str) -> Message:
+    text = f":arrow_forward: *{safe(task, 20)}* ({safe(role, 20)}) is writing to its log again"
+    return Message(safe(f"{task} is writing to its log again", FALLBACK_LIMIT), [_section(text)])
+
+
 def finished_message(
     verdict: str, acceptance: float | None, threshold: float, counts: list[str], sparkline: str = ""
 ) -> Message:

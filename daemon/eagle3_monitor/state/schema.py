@@ -109,4 +109,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN next_attempt_at REAL NOT NULL DEFAULT 0;
     """,
+    # 5: how many lines lie before a followed log's offset, for evidence line numbers
+    """
+    ALTER TABLE log_positions ADD COLUMN lines INTEGER NOT NULL DEFAULT 0;
+    """,
 )

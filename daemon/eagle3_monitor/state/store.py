@@ -46,6 +46,16 @@ class StoredJob:
 
 
 @dataclass(frozen=True)
+class LogPosition:
+    """How far live following has read a log: byte offset (after a newline), lines before it."""
+
+    path: str
+    inode: int
+    offset: int
+    lines: int = 0
+
+
+@dataclass(frozen=True)
 class StoredRun:
     id: int
     run_key: str
@@ -271,6 +281,21 @@ class Store:
             (job_row,),
         ).fetchall()
         return [JobEvent(r["at"], r["old_state"], r["new_state"], bool(r["final"])) for r in rows]
+
+    # ------------------------------------------------------------------ log positions
+    def log_position(self, path: str) -> LogPosition | None:
+        row = self.connection.execute(
+            "SELECT path, inode, offset, lines FROM log_positions WHERE path = ?", (path,)
+        ).fetchone()
+        return LogPosition(row["path"], row["inode"], row["offset"], row["lines"]) if row else None
+
+    def set_log_position(self, position: LogPosition) -> None:
+        self.connection.execute(
+            "INSERT INTO log_positions (path, inode, offset, lines, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET inode = excluded.inode,"
+            " offset = excluded.offset, lines = excluded.lines, updated_at = excluded.updated_at",
+            (position.path, position.inode, position.offset, position.lines, now_iso()),
+        )
 
     # ------------------------------------------------------------------ watermarks
     def watermark(self, name: str) -> str | None:

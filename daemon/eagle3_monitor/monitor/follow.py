@@ -1,0 +1,120 @@
+"""Live following of running jobs' logs: only the bytes written since the last look.
+
+Each cycle reads what each running job's logs gained (positions persist in the store, so a
+restart resumes where it stopped; a replaced or truncated file starts over), scans those complete
+lines with the catalog, and reports three things:
+- a fatal error while the job still runs (NCCL watchdog, CUDA fault, GPU OOM): such jobs often
+  hang for hours, so people want to know now, not at the time limit;
+- the log trailer (`job exited with code N`, Slurm's `CANCELLED AT` line): the job is ending, so
+  the daemon polls sacct early instead of polling more often;
+- how long since any of the job's logs last grew, for stall alerts.
+Hostile files are harmless: only regular files are opened (never a FIFO or device), reads are
+bounded per cycle, and unreadable files are skipped."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from eagle3_monitor.review.scanner import Hit, scan_bytes
+from eagle3_monitor.rules.catalog import Catalog
+from eagle3_monitor.rules.model import RuleKind
+from eagle3_monitor.state.store import LogPosition, Store, StoredJob
+from eagle3_monitor.vocabulary import Category
+
+MAX_BYTES_PER_CYCLE = 8 << 20
+EARLY_ALERT_CATEGORIES = frozenset({Category.NCCL, Category.CUDA_ERROR, Category.GPU_OOM})
+TRAILER = re.compile(
+    rb"^(?:\+ echo '?)?job exited with code -?\d+|\*\*\* (?:JOB|STEP) \S+ ON \S+ CANCELLED AT ",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class JobProgress:
+    """What one running job's logs showed this cycle."""
+
+    job: StoredJob
+    fatal: list[Hit] = field(default_factory=list)
+    fatal_path: Path | None = None
+    ending: bool = False
+    last_growth: float | None = None  # newest mtime of its logs (unix time)
+    last_line: str = ""
+
+
+def follow_jobs(
+    store: Store, catalog: Catalog, jobs: Iterable[StoredJob], budget: int = MAX_BYTES_PER_CYCLE
+) -> list[JobProgress]:
+    """Read each running job's new log bytes; `budget` bounds one cycle's total reading."""
+    progress = []
+    for job in jobs:
+        seen = JobProgress(job)
+        for name in job.log_paths:
+            budget -= _follow_file(store, catalog, Path(name), seen, max(budget, 0))
+        progress.append(seen)
+    return progress
+
+
+def _follow_file(store: Store, catalog: Catalog, path: Path, seen: JobProgress, budget: int) -> int:
+    """Read, scan and record one file's new complete lines; returns the bytes read."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return 0
+    with os.fdopen(descriptor, "rb", buffering=0) as stream:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            return 0
+        seen.last_growth = max(seen.last_growth or 0.0, status.st_mtime)
+        known = store.log_position(str(path))
+        start = _resume_at(known, status)
+        if budget == 0 or start >= status.st_size:
+            return 0
+        stream.seek(start)
+        data = stream.read(min(budget, status.st_size - start))
+    complete = data[: data.rfind(b"\n") + 1]
+    if not complete:
+        return 0
+    lines_before = known.lines if known is not None and start else 0
+    store.set_log_position(
+        LogPosition(
+            str(path), status.st_ino, start + len(complete), lines_before + complete.count(b"\n")
+        )
+    )
+    _inspect(catalog, path, complete, seen, lines_before)
+    return len(complete)
+
+
+def _resume_at(known: LogPosition | None, status: os.stat_result) -> int:
+    """Where to continue: 0 for a new, replaced (other inode) or truncated file."""
+    if known is None or known.inode != status.st_ino or known.offset > status.st_size:
+        return 0
+    return known.offset
+
+
+def _inspect(
+    catalog: Catalog, path: Path, lines: bytes, seen: JobProgress, lines_before: int
+) -> None:
+    scan = scan_bytes(lines, path, catalog, lines_before)
+    fatal = [
+        hit
+        for hit in scan.hits
+        if hit.rule.rule.kind is RuleKind.ERROR and hit.rule.rule.category in EARLY_ALERT_CATEGORIES
+    ]
+    if fatal and not seen.fatal:
+        seen.fatal, seen.fatal_path = fatal, path
+    if TRAILER.search(lines[-4096:]):
+        seen.ending = True
+    if scan.tail:
+        seen.last_line = scan.tail[-1][1]
+
+
+def quiet_seconds(progress: JobProgress, job_start: datetime | None, now: float) -> float | None:
+    """Seconds since the job's logs last grew (or since it started, when it has no log yet)."""
+    moments = [m for m in (progress.last_growth, job_start.timestamp() if job_start else None) if m]
+    return now - max(moments) if moments else None
