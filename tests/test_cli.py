@@ -244,3 +244,39 @@ def test_cli_rules_patterns_are_accepted_by_ripgrep(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 1, done.stderr  # 1: no match; 2 would be a rejected pattern
+
+
+def test_check_config_reports_every_schema_error_at_once_with_positions(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "daemon:\n  poll_interval_seconds: often\n  stall_after_minutes: {lunch: 5}\n"
+        "slack:\n  mode: carrier-pigeon\n"
+    )
+    done = run_cli("check-config", config)
+    assert done.status == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(": at ")[0].rsplit(":", 2)[1:] for line in lines] == [
+        ["2", "26"],
+        ["3", "32"],
+        ["5", "9"],
+    ], lines
+    assert "'daemon.poll_interval_seconds'" in lines[0]
+    assert "'daemon.stall_after_minutes.lunch" in lines[1] and "'training'" in lines[1]
+    assert "'slack.mode'" in lines[2]
+
+
+def test_check_config_passes_the_example_and_resolves_secret_references(tmp_path: Path) -> None:
+    done = run_cli("check-config", REPO / "config" / "eagle3-monitor.example.yaml")
+    assert done.status == 0, done.stderr
+    assert "all samples pass" in done.stdout
+
+    config = tmp_path / "bot.yaml"
+    config.write_text(f"slack:\n  mode: bot\n  token_file: {tmp_path / 'missing-token'}\n")
+    assert_one_line_error(run_cli("check-config", config), "no Slack bot token found")
+    assert run_cli("check-config", "--skip-secrets", config).status == 0
+
+    token = tmp_path / "token"
+    token.write_text("xoxb-secret-value\n")
+    config.write_text(f"slack:\n  mode: bot\n  token_file: {token}\n")
+    done = run_cli("check-config", config)
+    assert done.status == 0 and "xoxb-secret-value" not in done.stdout + done.stderr
