@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
-#   make demo   review the bundled example experiment (installs what it needs first)
+#   make demo   the daemon watching two simulated pipelines on a local Slurm cluster
+#               (installs what it needs first; `make review-example` is the offline review)
 #   make test   install everything, then ruff, mypy --strict and the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/experiments/cicd_1764115200
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo review-example test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	scripts/ensure-python $(PYTHON)
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@BIN=$(abspath $(BIN)) scripts/demo
+
+review-example: $(STAMP)
 	@echo "== eagle3-monitor review $(EXAMPLE)"
 	@$(BIN)/eagle3-monitor review --color $(EXAMPLE); status=$$?; \
 	  echo "(exit status $$status: 0 pass, 1 failure found, 2 unusable input, 3 incomplete)"; \

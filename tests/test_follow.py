@@ -193,3 +193,23 @@ def test_stall_limits_follow_the_task_role() -> None:
     assert section.stall_after_seconds("training") == 600
     assert section.stall_after_seconds(None) == 600
     assert DaemonSection().stall_after_seconds("synthesis") == 3600
+
+
+def test_no_early_alert_when_the_job_is_already_ending_or_only_ran_out_of_gpu_memory(
+    tmp_path: Path, store: Store, catalog: Catalog
+) -> None:
+    log = tmp_path / "log.out"
+    log.write_text(
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 3 has a "
+        "total capacity of 79.10 GiB of which 1.07 GiB is free.\n"
+    )
+    run, job = stored_run_and_job(store, log)
+    speaker = announcer(store, stall_minutes=60)
+    now = time.time()
+    speaker.announce_progress(run, follow(store, catalog, job), now)
+    with log.open("a") as stream:
+        stream.write(NCCL_WATCHDOG + "job exited with code 1\n")
+    progress = follow(store, catalog, job)
+    assert progress.fatal and progress.ending
+    speaker.announce_progress(run, progress, now)
+    assert alerts(store) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -32,6 +33,8 @@ from eagle3_monitor.rules.selftest import check_rule_samples
 from eagle3_monitor.service.daemon import run_daemon
 from eagle3_monitor.service.logging_setup import configure_logging
 from eagle3_monitor.service.status_socket import query
+from eagle3_monitor.simulate.pipeline import SubmitError, submit_pipeline
+from eagle3_monitor.simulate.task import FAILURES
 from eagle3_monitor.slack.messages import test_message
 from eagle3_monitor.slack.setup import make_transport
 from eagle3_monitor.slack.transport import BotTransport, DeliveryError
@@ -321,15 +324,28 @@ def run(config_file: Path | None, log_json: bool | None) -> None:
 @cli.command()
 @click.argument("run_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON answer.")
+@click.option("--user", default=None, help="Only this user's runs.")
+@click.option("--active", is_flag=True, help="Only runs with a task not yet ended.")
+@click.option("--failed", is_flag=True, help="Only runs with a failed, timed-out or killed task.")
 @config_option
 @one_line_errors
-def status(run_id: str | None, as_json: bool, config_file: Path | None) -> None:
-    """Ask the running daemon: its health and its runs, or one run (by id or experiment)."""
+def status(  # noqa: PLR0917 - click passes every option by name
+    run_id: str | None,
+    as_json: bool,
+    user: str | None,
+    active: bool,
+    failed: bool,
+    config_file: Path | None,
+) -> None:
+    """Ask the running daemon: its health and its runs, or one run (by id or experiment) with
+    its latest review."""
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     path = loaded.config.socket_path()
     try:
         health = query(path, {"command": "status"})
-        answer = query(path, {"command": "run", "id": run_id} if run_id else {"command": "runs"})
+        filters = {"user": user, "active": active, "failed": failed}
+        request = {"command": "run", "id": run_id} if run_id else {"command": "runs", **filters}
+        answer = query(path, request)
     except OSError as error:
         raise MonitorError(
             f"{path}: the daemon is not answering ({error.strerror or error})"
@@ -340,6 +356,36 @@ def status(run_id: str | None, as_json: bool, config_file: Path | None) -> None:
         click.echo(json.dumps({"status": health, **answer}, indent=2, default=str))
         return
     click.echo(status_to_text(health, answer), nl=False)
+
+
+@cli.command()
+@click.argument("root", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--fail",
+    "failure",
+    metavar="TASK:FAILURE",
+    help=f"Make task TASK (0-3) fail: {', '.join(FAILURES)}.",
+)
+@click.option("--job-base", default="Sim-8B_EAGLE3_offline", show_default=True)
+@click.option("--pace", type=float, default=0.05, show_default=True, help="Seconds per log line.")
+@one_line_errors
+def simulate(root: Path, failure: str | None, job_base: str, pace: float) -> None:
+    """Submit a simulated EAGLE3 pipeline (four afterok-chained Slurm jobs writing the real
+    layout, logs and artifacts) under ROOT/cicd_<epoch>; prints the experiment dir and job ids."""
+    failures = {}
+    if failure:
+        task, _, kind = failure.partition(":")
+        if not task.isdigit() or int(task) > 3 or kind not in FAILURES:
+            raise MonitorError(f"--fail {failure!r}: expected TASK:FAILURE, TASK 0-3, FAILURE one "
+                               f"of {', '.join(FAILURES)}")  # fmt: skip
+        failures[int(task)] = kind
+    try:
+        pipeline = submit_pipeline(
+            root.resolve(), epoch=int(time.time()), job_base=job_base, failures=failures, pace=pace
+        )
+    except (SubmitError, OSError) as error:
+        raise MonitorError(f"sbatch: {error}") from None
+    click.echo(f"{pipeline.experiment} {' '.join(pipeline.job_ids)}")
 
 
 @cli.group()

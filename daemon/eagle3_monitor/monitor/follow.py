@@ -3,8 +3,9 @@
 Each cycle reads what each running job's logs gained (positions persist in the store, so a
 restart resumes where it stopped; a replaced or truncated file starts over), scans those complete
 lines with the catalog, and reports three things:
-- a fatal error while the job still runs (NCCL watchdog, CUDA fault, GPU OOM): such jobs often
-  hang for hours, so people want to know now, not at the time limit;
+- a fatal error while the job still runs (NCCL watchdog, CUDA fault): such jobs often hang for
+  hours, so people want to know now, not at the time limit (not when the same lines show the job
+  ending: its final reply follows within seconds);
 - the log trailer (`job exited with code N`, Slurm's `CANCELLED AT` line): the job is ending, so
   the daemon polls sacct early instead of polling more often;
 - how long since any of the job's logs last grew, for stall alerts.
@@ -28,7 +29,8 @@ from eagle3_monitor.state.store import LogPosition, Store, StoredJob
 from eagle3_monitor.vocabulary import Category
 
 MAX_BYTES_PER_CYCLE = 8 << 20
-EARLY_ALERT_CATEGORIES = frozenset({Category.NCCL, Category.CUDA_ERROR, Category.GPU_OOM})
+# GPU OOM is left out: the process dies right after it, and the job's final reply says it.
+EARLY_ALERT_CATEGORIES = frozenset({Category.NCCL, Category.CUDA_ERROR})
 TRAILER = re.compile(
     rb"^(?:\+ echo '?)?job exited with code -?\d+|\*\*\* (?:JOB|STEP) \S+ ON \S+ CANCELLED AT ",
     re.MULTILINE,
@@ -106,10 +108,10 @@ def _inspect(
         for hit in scan.hits
         if hit.rule.rule.kind is RuleKind.ERROR and hit.rule.rule.category in EARLY_ALERT_CATEGORIES
     ]
-    if fatal and not seen.fatal:
-        seen.fatal, seen.fatal_path = fatal, path
     if TRAILER.search(lines[-4096:]):
         seen.ending = True
+    if fatal and not seen.fatal:
+        seen.fatal, seen.fatal_path = fatal, path
     if scan.tail:
         seen.last_line = scan.tail[-1][1]
 

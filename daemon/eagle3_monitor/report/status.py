@@ -29,4 +29,17 @@ def status_to_text(health: dict[str, Any], answer: dict[str, Any]) -> str:
             lines.append(
                 f"  {task['task']:<7} {role:<9} {task['job_id']:<10} {task['state']:<14} {final}"
             )
+        lines += _review_lines(run.get("review"))
     return "\n".join(lines) + "\n"
+
+
+def _review_lines(review: dict[str, Any] | None) -> list[str]:
+    """The latest review of one run: its verdict and each failed task's root cause."""
+    if not review:
+        return []
+    lines = [f"  review: {review.get('verdict')}"]
+    for task in review.get("tasks", []):
+        cause = task.get("root_cause")
+        if cause:
+            lines.append(f"    {task.get('task')}: {cause.get('category')}: {cause.get('summary')}")
+    return lines

@@ -87,7 +87,7 @@ class Announcer:
         job = progress.job
         role = job.role or "?"
         channel = self.channel(run)
-        if progress.fatal and progress.fatal_path is not None:
+        if progress.fatal and progress.fatal_path is not None and not progress.ending:
             cause = early_cause(progress, _role(job))
             mention = self.config.slack.mention_for(run.user)
             message = early_alert_message(_label(job), role, job.display_id, cause, mention=mention)
@@ -116,17 +116,25 @@ class Announcer:
         return int(counts[0] or 0), int(counts[1] or 0)
 
     def _run_finished(self, run: StoredRun, review: RunReview) -> bool:
-        """Every task the experiment has is a job Slurm ended (sacct may lag for the last)."""
+        """Every task the experiment has is a job Slurm ended (sacct may lag for the last), and
+        each has had its own reply, so the summary comes last."""
         jobs = self.store.jobs_of_run(run.id)
         indices = {job.task_index for job in jobs}
         expected = {task.index for task in review.tasks if task.index is not None}
-        return bool(jobs) and all(job.final for job in jobs) and expected <= indices
+        announced = all(self._has_key(f"job{job.row}:final") for job in jobs)
+        return bool(jobs) and all(job.final for job in jobs) and expected <= indices and announced
+
+    def _has_key(self, key: str) -> bool:
+        found = self.store.connection.execute(
+            "SELECT 1 FROM outbox WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        return found is not None
 
     def _job_message(
         self, run: StoredRun, job: StoredJob, review: RunReview | None, task: TaskReview | None
     ) -> Message:
         mention = self.config.slack.mention_for(run.user)
-        if _blocked(job):
+        if _blocked(job) or _blocked_in_review(task):
             role = f" ({job.role})" if job.role else ""
             reason = "it never ran because an earlier task failed"
             return Message(f":no_entry: {_label(job)}{role} blocked: {reason}")
@@ -181,6 +189,17 @@ def _blocked(job: StoredJob) -> bool:
         job.reason.startswith("Dependency")
         and job.state in ("PENDING", "CANCELLED")
         and (job.state == "CANCELLED" or job.reason == "DependencyNeverSatisfied")
+    )
+
+
+def _blocked_in_review(task: TaskReview | None) -> bool:
+    """The review saw the task never run because an upstream task failed (sacct's reason for
+    the cancellation can lag or read `None`)."""
+    return (
+        task is not None
+        and task.verdict is TaskVerdict.NOT_RUN
+        and task.root_cause is not None
+        and task.root_cause.category is Category.DEPENDENCY_NEVER_SATISFIED
     )
 
 

@@ -27,6 +27,7 @@ from eagle3_monitor import __version__
 from eagle3_monitor.config import load_config_and_catalog
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once
+from eagle3_monitor.report import review_to_json
 from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.service.announce import Announcer, review_run
 from eagle3_monitor.service.sd_notify import Notifier, watchdog_interval
@@ -162,10 +163,19 @@ class Daemon:
                     announcer.update_parent(
                         run, f"{transition.job.row}:{transition.new_state}", None
                     )
-            pending = announcer.unannounced_final_jobs()
-        for run, job in pending:
-            if job.row not in self.in_review:
-                self.in_review[job.row] = self.pool.submit(self._review_and_announce, run, job)
+            self.schedule_reviews()
+
+    def schedule_reviews(self) -> None:
+        """One review per run with ended jobs not yet announced (never two of a run at once)."""
+        if self.stop_event.is_set():
+            return
+        with self.store.lock:
+            pending = Announcer(
+                self.store, self.catalog, self.loaded.config
+            ).unannounced_final_jobs()
+            for run, jobs in _by_run(pending).items():
+                if run.id not in self.in_review:
+                    self.in_review[run.id] = self.pool.submit(self._review_and_announce, run, jobs)
 
     def follow_cycle(self) -> None:
         """Read running jobs' new log lines; alert on fatal errors and stalls; poll early when a
@@ -193,22 +203,27 @@ class Daemon:
         if self.ending:  # sacct has not caught up with a job whose log says it ended
             self.scheduler.modify_job("poll", next_run_time=_now())
 
-    def _review_and_announce(self, run: StoredRun, job: StoredJob) -> None:
+    def _review_and_announce(self, run: StoredRun, ended: list[StoredJob]) -> None:
+        """Review the run once, then announce its newly ended jobs in task order."""
         try:
             with self.store.lock:
                 jobs = self.store.jobs_of_run(run.id)
             review: RunReview | None = review_run(
                 run, jobs, self.catalog, self.loaded.config.review_settings()
             )
-            with self.store.lock:
-                Announcer(self.store, self.catalog, self.loaded.config).announce_job(
-                    run, job, review
-                )
-            log.info("announced", run=run.run_key, job=job.job_id, state=job.state)
+            with self.store.lock, self.store.transaction():
+                if review is not None:
+                    self.store.save_review(run.id, review_to_json(review))
+                announcer = Announcer(self.store, self.catalog, self.loaded.config)
+                for job in sorted(ended, key=lambda job: (job.task_index or 0, job.row)):
+                    announcer.announce_job(run, job, review)
+            log.info("announced", run=run.run_key, jobs=[job.job_id for job in ended])
         except Exception:
-            log.exception("review failed", job=job.job_id)
+            log.exception("review failed", run=run.run_key)
+            return
         finally:
-            self.in_review.pop(job.row, None)
+            self.in_review.pop(run.id, None)
+        self.schedule_reviews()  # jobs of this run that ended while it was being reviewed
 
     def _record_health(self, result: PollResult) -> None:
         health = self.health
@@ -255,14 +270,14 @@ class Daemon:
             return {"ok": True, "message": "poll scheduled"}
         with self.store.lock:
             if command == "runs":
-                return {"ok": True, "runs": [self._run_document(run) for run in self.store.runs()]}
+                documents = [self._run_document(run) for run in self.store.runs()]
+                return {"ok": True, "runs": [d for d in documents if _wanted(d, request)]}
             if command == "run":
                 run = self._find_run(str(request.get("id", "")))
-                return (
-                    {"ok": True, "run": self._run_document(run)}
-                    if run
-                    else {"ok": False, "error": "no such run"}
-                )
+                if run is None:
+                    return {"ok": False, "error": "no such run"}
+                review = self.store.latest_review(run.id)
+                return {"ok": True, "run": {**self._run_document(run), "review": review}}
             if command == "job":
                 job = self._find_job(str(request.get("id", "")))
                 return (
@@ -276,6 +291,9 @@ class Daemon:
         health = self.health
         with self.store.lock:
             depth = self.sender.pending()
+            unannounced = len(
+                Announcer(self.store, self.catalog, self.loaded.config).unannounced_final_jobs()
+            )
         return {
             "version": __version__,
             "uptime_seconds": round(time.time() - health.started, 1),
@@ -285,6 +303,7 @@ class Daemon:
             "sacct_errors": health.sacct_errors,
             "polls": health.polls,
             "outbox_depth": depth,
+            "reviews_pending": unannounced,
             "slack": {"blocked": health.slack_blocked, "recent_errors": health.slack_errors[-5:]},
         }
 
@@ -312,6 +331,24 @@ class Daemon:
                 if key in (job.job_id, job.display_id):
                     return job
         return None
+
+
+def _wanted(run: dict[str, Any], request: dict[str, Any]) -> bool:
+    """`runs` filters: user, active (a task not yet final), failed (a task Slurm failed)."""
+    if request.get("user") and run["user"] != request["user"]:
+        return False
+    tasks = run["tasks"]
+    if request.get("active") and all(task["final"] for task in tasks):
+        return False
+    failed_states = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED"}
+    return not (request.get("failed") and not any(t["state"] in failed_states for t in tasks))
+
+
+def _by_run(pending: list[tuple[StoredRun, StoredJob]]) -> dict[StoredRun, list[StoredJob]]:
+    grouped: dict[StoredRun, list[StoredJob]] = {}
+    for run, job in pending:
+        grouped.setdefault(run, []).append(job)
+    return grouped
 
 
 def _task_document(job: StoredJob) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.slurm.model import JobRecord
@@ -281,6 +282,21 @@ class Store:
             (job_row,),
         ).fetchall()
         return [JobEvent(r["at"], r["old_state"], r["new_state"], bool(r["final"])) for r in rows]
+
+    # ------------------------------------------------------------------ reviews
+    def save_review(self, run_id: int, document: dict[str, Any]) -> None:
+        """Keep the run's latest review (review/1 JSON); older ones are history."""
+        self.connection.execute(
+            "INSERT INTO reviews (run_id, created_at, document) VALUES (?, ?, ?)",
+            (run_id, now_iso(), json.dumps(document)),
+        )
+
+    def latest_review(self, run_id: int) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            "SELECT document FROM reviews WHERE run_id = ? ORDER BY id DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        document = json.loads(row["document"]) if row else None
+        return document if isinstance(document, dict) else None
 
     # ------------------------------------------------------------------ log positions
     def log_position(self, path: str) -> LogPosition | None:
