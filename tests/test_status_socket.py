@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,7 @@ import pytest
 
 from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket, query
 
-NOBODY = 65534
-ASK_AS_NOBODY = """
+ASK_AS_USER = """
 import json, sys
 from pathlib import Path
 from eagle3_monitor.service.status_socket import query
@@ -33,6 +34,20 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("command") == "boom":
         raise RuntimeError("handler broke")
     return {"ok": True, "echo": request}
+
+
+@pytest.fixture(scope="module")
+def second_user() -> Iterator[tuple[str, int]]:
+    """A second local account, made for the test and removed after it."""
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("needs root and useradd to make a second local user")
+    name = f"e3t{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    "--user-group", name], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield name, pwd.getpwnam(name).pw_uid
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
 
 
 @pytest.fixture
@@ -51,10 +66,12 @@ def served(socket_dir: Path) -> Iterator[StatusSocket]:
     server.close()
 
 
-def ask_as_nobody(path: Path) -> dict[str, Any]:
+def ask_as(user: tuple[str, int], path: Path) -> dict[str, Any]:
+    name, uid = user
+    gid = pwd.getpwnam(name).pw_gid
     done = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-         sys.executable, "-c", ASK_AS_NOBODY, str(path)],
+        ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+         sys.executable, "-c", ASK_AS_USER, str(path)],
         capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout)
@@ -86,28 +103,43 @@ def test_garbage_and_oversized_requests_get_an_error_not_a_crash(served: StatusS
     assert query(served.path, {"command": "status"})["ok"] is True
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
-def test_another_local_user_cannot_reach_the_socket(served: StatusSocket) -> None:
-    assert ask_as_nobody(served.path) == {"oserror": "Permission denied"}
+def test_another_local_user_cannot_reach_the_socket(
+    served: StatusSocket, second_user: tuple[str, int]
+) -> None:
+    assert ask_as(second_user, served.path) == {"oserror": "Permission denied"}
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
 def test_another_local_user_is_refused_by_uid_even_when_permissions_are_loosened(
-    served: StatusSocket,
+    served: StatusSocket, second_user: tuple[str, int]
 ) -> None:
     served.path.parent.chmod(0o755)
     served.path.chmod(0o666)
-    reply = ask_as_nobody(served.path)
-    assert reply == {"ok": False, "error": f"uid {NOBODY} is not allowed to query eagle3-monitor"}
+    _, uid = second_user
+    reply = ask_as(second_user, served.path)
+    assert reply == {"ok": False, "error": f"uid {uid} is not allowed to query eagle3-monitor"}
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
-def test_a_user_named_in_the_config_is_allowed(socket_dir: Path) -> None:
-    server = StatusSocket(socket_dir / "s.sock", answer, AccessPolicy(["nobody"], []))
+def test_a_user_named_in_the_config_is_allowed(
+    socket_dir: Path, second_user: tuple[str, int]
+) -> None:
+    server = StatusSocket(socket_dir / "s.sock", answer, AccessPolicy([second_user[0]], []))
     server.start()
     try:
         server.path.parent.chmod(0o755)
         server.path.chmod(0o666)
-        assert ask_as_nobody(server.path)["ok"] is True
+        assert ask_as(second_user, server.path)["ok"] is True
     finally:
         server.close()
+
+
+def test_many_slow_clients_never_block_an_answer(served: StatusSocket) -> None:
+    idle = []
+    for _ in range(20):  # connected, silent: each waits on its own thread until its timeout
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(str(served.path))
+        idle.append(client)
+    try:
+        assert query(served.path, {"command": "status"}, timeout=2)["ok"] is True
+    finally:
+        for client in idle:
+            client.close()

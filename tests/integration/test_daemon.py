@@ -3,6 +3,7 @@ test server, a real SQLite file, a real status socket and a real systemd notify 
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -281,4 +282,29 @@ def test_daemon_fails_a_completed_job_whose_log_shows_a_crash(
     [reply] = replies_for(harness, "task_0")
     assert reply.text.startswith("task_0 fail"), reply.text
     assert harness.status("--json").stdout.count('"COMPLETED"') == 1
+    assert harness.stop()[0] == 0
+
+
+def test_daemon_restarted_mid_run_announces_every_task_exactly_once(
+    harness: DaemonHarness, tmp_path: Path, base: str
+) -> None:
+    harness.start()
+    pipeline = submit_pipeline(tmp_path, epoch=int(time.time()), job_base=base, pace=0.15)
+    wait_until(lambda: bool(replies_for(harness, "task_0")), 90, "task_0's reply")
+    assert harness.final_tasks() < 4, "the restart must happen mid-run"
+    code, output = harness.stop()
+    assert code == 0, output
+
+    harness.start()
+    wait_until(lambda: has_summary(harness, "run passed"), 180, "the run's summary")
+    parent, replies = thread_of(harness.slack.messages("C-RUNS"))
+    assert pipeline.experiment.name in parent.text
+    for task in ("task_0", "task_1", "task_2", "task_3"):
+        assert len([m for m in replies if m.text.startswith(f"{task} passed")]) == 1, task
+    assert len([m for m in replies if m.text.startswith("run passed")]) == 1
+
+    answer = json.loads(harness.status("--json", pipeline.experiment.name).stdout)
+    assert answer["run"]["review"]["verdict"] == "pass"
+    assert json.loads(harness.status("--json", "--failed").stdout)["runs"] == []
+    assert len(json.loads(harness.status("--json", "--user", getpass.getuser()).stdout)["runs"]) == 1
     assert harness.stop()[0] == 0

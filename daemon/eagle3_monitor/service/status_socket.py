@@ -65,6 +65,7 @@ def _gid(name: str) -> int | None:
 
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
+    request_queue_size = 128  # listen backlog: a burst of clients is queued, not refused
     handle_request_fn: Handler
     policy: AccessPolicy
 
