@@ -12,7 +12,7 @@ import pytest
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState
 from eagle3_monitor.state.schema import MIGRATIONS
-from eagle3_monitor.state.store import Store
+from eagle3_monitor.state.store import LogPosition, Store
 
 SUBMIT = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
 
@@ -141,3 +141,19 @@ def test_store_unwritable_path_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(MonitorError, match="cannot open the state database"):
         Store.open(blocker / "s.db")
+
+
+def test_store_forgets_log_positions_only_of_ended_jobs(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "state.db")
+    running, ended = record(JobState.RUNNING, "1"), record(JobState.COMPLETED, "2", end=SUBMIT)
+    store.record_job(running, run_id=None, task_index=0, log_paths=["/l/run.out"], final=False)
+    store.record_job(ended, run_id=None, task_index=1, log_paths=["/l/end.out"], final=True)
+    for path in ("/l/run.out", "/l/end.out"):
+        store.set_log_position(LogPosition(path, 1, 10, 2))
+
+    assert store.forget_positions_of_ended_jobs() == 1
+    store.checkpoint()
+
+    assert store.log_position("/l/run.out") == LogPosition("/l/run.out", 1, 10, 2)
+    assert store.log_position("/l/end.out") is None
+    store.close()

@@ -39,7 +39,8 @@ from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 
 log = structlog.get_logger("eagle3_monitor")
 EXIT_STARTUP_FAILED = 3
-ENDING_WATCH_SECONDS = 30.0  # after a log's trailer, poll early for this long
+ENDING_WATCH_SECONDS = 30.0
+HOUSEKEEPING_SECONDS = 600.0  # after a log's trailer, poll early for this long
 
 
 @dataclass
@@ -89,6 +90,9 @@ class Daemon:
         )
         self.scheduler.add_job(
             self.follow_cycle, "interval", seconds=config.follow_interval_seconds, id="follow"
+        )
+        self.scheduler.add_job(
+            self.housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping"
         )
         self.scheduler.start()
         self.notifier.ready(self.summary())
@@ -236,6 +240,14 @@ class Daemon:
             log.warning("poll failed; states may be stale", error=result.error)
         elif result.transitions:
             log.info("polled", jobs=result.jobs_seen, changes=len(result.transitions))
+
+    def housekeeping(self) -> None:
+        """Drop ended jobs' log positions; checkpoint the WAL. Outbox rows stay: their keys are
+        what keeps a job from being announced twice."""
+        with self.store.lock:
+            forgotten = self.store.forget_positions_of_ended_jobs()
+            self.store.checkpoint()
+        log.debug("housekeeping", positions_forgotten=forgotten)
 
     def send_cycle(self) -> None:
         with self.store.lock:

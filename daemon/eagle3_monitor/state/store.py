@@ -313,6 +313,19 @@ class Store:
             (position.path, position.inode, position.offset, position.lines, now_iso()),
         )
 
+    def forget_positions_of_ended_jobs(self) -> int:
+        """Live-following positions of jobs that ended are no longer needed."""
+        cursor = self.connection.execute(
+            "DELETE FROM log_positions WHERE path IN"
+            " (SELECT value FROM jobs, json_each(jobs.log_paths) WHERE jobs.final = 1)"
+        )
+        return cursor.rowcount
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database file and refresh the planner's statistics."""
+        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.connection.execute("PRAGMA optimize")
+
     # ------------------------------------------------------------------ watermarks
     def watermark(self, name: str) -> str | None:
         row = self.connection.execute(
