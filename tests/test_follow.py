@@ -213,3 +213,17 @@ def test_no_early_alert_when_the_job_is_already_ending_or_only_ran_out_of_gpu_me
     assert progress.fatal and progress.ending
     speaker.announce_progress(run, progress, now)
     assert alerts(store) == []
+
+
+def test_an_endless_line_without_newline_is_consumed_not_reread_forever(
+    tmp_path: Path, store: Store, catalog: Catalog
+) -> None:
+    log = tmp_path / "progress.out"
+    log.write_bytes(b"\r" + b"#" * (3 << 20))  # a progress bar that never prints a newline
+    job = running_job([log])
+    follow(store, catalog, job, budget=2 << 20)
+    first = store.log_position(str(log))
+    follow(store, catalog, job, budget=2 << 20)
+    second = store.log_position(str(log))
+    assert first is not None and second is not None
+    assert first.offset == 2 << 20 and second.offset == (3 << 20) + 1

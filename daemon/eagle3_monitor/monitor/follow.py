@@ -29,6 +29,7 @@ from eagle3_monitor.state.store import LogPosition, Store, StoredJob
 from eagle3_monitor.vocabulary import Category
 
 MAX_BYTES_PER_CYCLE = 8 << 20
+MAX_LINE_BYTES = 1 << 20
 # GPU OOM is left out: the process dies right after it, and the job's final reply says it.
 EARLY_ALERT_CATEGORIES = frozenset({Category.NCCL, Category.CUDA_ERROR})
 TRAILER = re.compile(
@@ -80,6 +81,8 @@ def _follow_file(store: Store, catalog: Catalog, path: Path, seen: JobProgress, 
         stream.seek(start)
         data = stream.read(min(budget, status.st_size - start))
     complete = data[: data.rfind(b"\n") + 1]
+    if not complete and len(data) >= MAX_LINE_BYTES:
+        complete = data  # a "line" of megabytes with no end in sight: take it as one
     if not complete:
         return 0
     lines_before = known.lines if known is not None and start else 0

@@ -3,6 +3,7 @@ the run's root cause. This is what `eagle3-monitor review` and the daemon call."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class ReviewSettings:
     threshold: float = DEFAULT_ACCEPTANCE_THRESHOLD
     hidden_states_min_share: float = 0.9
     artifacts: ArtifactTemplates = field(default_factory=ArtifactTemplates)
+    # The daemon's check that a log may be quoted for this run (monitor/access.py); None: all.
+    may_read: Callable[[Path], bool] | None = None
 
     def validation(self) -> ValidationSettings:
         return ValidationSettings(self.threshold, self.hidden_states_min_share, self.artifacts)
@@ -74,6 +77,9 @@ def review_task(task: TaskLogs, catalog: Catalog, settings: ReviewSettings) -> T
     scanned: list[ScannedLog] = []
     problems: list[str] = []
     for order, log in enumerate(sorted(task.logs, key=_file_order)):
+        if settings.may_read is not None and not settings.may_read(log.path):
+            problems.append(f"{log.path}: skipped: outside the roots or unreadable by the owner")
+            continue
         try:
             scan = scan_file(log.path, catalog)
         except UnusableInputError as error:

@@ -13,8 +13,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -25,6 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from eagle3_monitor import __version__
 from eagle3_monitor.config import load_config_and_catalog
+from eagle3_monitor.monitor.access import reader_for
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once
 from eagle3_monitor.report import review_to_json
@@ -188,7 +190,7 @@ class Daemon:
         now = time.time()
         with self.store.lock, self.store.transaction():
             running = [
-                job
+                self._readable_logs_only(job)
                 for job in self.store.unfinished_jobs()
                 if job.state == "RUNNING" and job.run_id is not None
             ]
@@ -212,9 +214,8 @@ class Daemon:
         try:
             with self.store.lock:
                 jobs = self.store.jobs_of_run(run.id)
-            review: RunReview | None = review_run(
-                run, jobs, self.catalog, self.loaded.config.review_settings()
-            )
+            settings = replace(self.loaded.config.review_settings(), may_read=self._reader(run))
+            review: RunReview | None = review_run(run, jobs, self.catalog, settings)
             with self.store.lock, self.store.transaction():
                 if review is not None:
                     self.store.save_review(run.id, review_to_json(review))
@@ -240,6 +241,17 @@ class Daemon:
             log.warning("poll failed; states may be stale", error=result.error)
         elif result.transitions:
             log.info("polled", jobs=result.jobs_seen, changes=len(result.transitions))
+
+    def _reader(self, run: StoredRun) -> Callable[[Path], bool]:
+        """What may be quoted for this run: inside the experiment roots, readable by its owner."""
+        return reader_for(run.user, self.loaded.config.watch_settings().experiment_roots)
+
+    def _readable_logs_only(self, job: StoredJob) -> StoredJob:
+        run = self.store.run(job.run_id) if job.run_id is not None else None
+        if run is None:
+            return replace(job, log_paths=[])
+        may_read = self._reader(run)
+        return replace(job, log_paths=[path for path in job.log_paths if may_read(Path(path))])
 
     def housekeeping(self) -> None:
         """Drop ended jobs' log positions; checkpoint the WAL. Outbox rows stay: their keys are

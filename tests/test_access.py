@@ -1,0 +1,109 @@
+"""What the daemon may quote for a run: inside the configured roots, readable by the job's owner
+(checked with a real second local account and real file modes)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eagle3_monitor.monitor.access import Account, inside, readable_by, reader_for
+from eagle3_monitor.review.layout import discover
+from eagle3_monitor.review.run import ReviewSettings, review_task
+from eagle3_monitor.rules import Catalog
+
+OOM = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.\n"
+
+
+@pytest.fixture(scope="module")
+def owner() -> Iterator[str]:
+    """A local account standing for the job's owner, made for the test."""
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("needs root and useradd to make a local user")
+    name = f"e3o{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", name],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A directory others may search (pytest's tmp_path is 0700: nobody else gets in)."""
+    directory = Path(tempfile.mkdtemp(prefix="e3a", dir="/tmp"))
+    directory.chmod(0o755)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def tree(outside: Path) -> Path:
+    root = outside / "scratch"
+    root.mkdir(mode=0o755)
+    return root
+
+
+def test_the_owner_reads_what_its_modes_allow(tree: Path, owner: str) -> None:
+    account = Account.named(owner)
+    assert account is not None
+    public, private = tree / "public.out", tree / "private.out"
+    public.write_text(OOM)
+    private.write_text(OOM)
+    public.chmod(0o644)
+    private.chmod(0o600)  # root's file, closed to others
+    assert readable_by(public, account) is True
+    assert readable_by(private, account) is False
+
+    os.chown(private, account.uid, -1)
+    assert readable_by(private, account) is True
+    tree.chmod(0o700)  # a directory above it the owner cannot search
+    assert readable_by(public, account) is False
+
+
+def test_symlinks_are_judged_by_their_target(tree: Path, outside: Path, owner: str) -> None:
+    secret = outside / "secret"
+    secret.write_text("root:$y$j9T$abc:19000:0:99999:7:::\n")
+    secret.chmod(0o600)
+    link = tree / "sbatch_evil_42.out"
+    link.symlink_to(secret)
+    may_read = reader_for(owner, (tree,))
+    assert may_read(link) is False  # outside the roots and unreadable by the owner
+    assert inside(link, (tree,)) is False
+    assert inside(link, ()) is True
+
+
+def test_an_owner_unknown_here_may_read_nothing(tree: Path) -> None:
+    log = tree / "x.out"
+    log.write_text(OOM)
+    assert reader_for("no-such-user-e3", ())(log) is False
+
+
+def test_a_review_skips_logs_the_owner_could_not_read(
+    tree: Path, outside: Path, owner: str, catalog: Catalog
+) -> None:
+    task_dir = tree / "cicd_1" / "M_EAGLE3_0"
+    task_dir.mkdir(parents=True)
+    for directory in (tree / "cicd_1", task_dir):
+        directory.chmod(0o755)
+    readable = task_dir / "log-a.M_EAGLE3_0_7_0.out"
+    readable.write_text("starting\n")
+    readable.chmod(0o644)
+    secret = outside / "shadow"
+    secret.write_text(OOM)
+    secret.chmod(0o600)
+    (task_dir / "sbatch_a.M_EAGLE3_0_7.out").symlink_to(secret)
+
+    [task] = discover(tree / "cicd_1").tasks
+    settings = ReviewSettings(may_read=reader_for(owner, (tree,)))
+    review = review_task(task, catalog, settings)
+    assert review.logs == [readable]
+    assert any("skipped" in problem for problem in review.problems)
+    assert review.root_cause is None or "out of memory" not in review.root_cause.summary.lower()
