@@ -4,11 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,27 +16,15 @@ from eagle3_monitor.rules import Catalog
 OOM = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.\n"
 
 
-@pytest.fixture(scope="module")
-def owner() -> Iterator[str]:
-    """A local account standing for the job's owner, made for the test."""
-    if os.geteuid() != 0 or shutil.which("useradd") is None:
-        pytest.skip("needs root and useradd to make a local user")
-    name = f"e3o{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", name],
-                   check=True, capture_output=True)  # fmt: skip
-    try:
-        yield name
-    finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
+@pytest.fixture
+def owner(local_user: str) -> str:
+    """The job's owner: a local account other than the daemon's."""
+    return local_user
 
 
 @pytest.fixture
-def outside() -> Iterator[Path]:
-    """A directory others may search (pytest's tmp_path is 0700: nobody else gets in)."""
-    directory = Path(tempfile.mkdtemp(prefix="e3a", dir="/tmp"))
-    directory.chmod(0o755)
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+def outside(searchable_dir: Path) -> Path:
+    return searchable_dir
 
 
 @pytest.fixture

@@ -96,39 +96,15 @@ def cause(text: str = "torch.OutOfMemoryError: CUDA out of memory.") -> RootCaus
     )
 
 
+def put(store: Store, key: str, kind: str, message: Message, run_id: int = 1) -> None:
+    enqueue(store, key=key, run_id=run_id, kind=kind, channel=CHANNEL, message=message)
+
+
 def test_one_thread_per_run_with_in_place_updates(slack: SlackTestServer, store: Store) -> None:
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=parent_message(header(["running", "pending"])),
-    )
-    enqueue(
-        store,
-        key="r1:0:passed",
-        run_id=1,
-        kind="reply",
-        channel=CHANNEL,
-        message=passed_message("task_0", "synthesis"),
-    )
-    enqueue(
-        store,
-        key="r1:update:1",
-        run_id=1,
-        kind="update",
-        channel=CHANNEL,
-        message=parent_message(header(["pass", "running"])),
-    )
-    enqueue(
-        store,
-        key="r1:update:2",
-        run_id=1,
-        kind="update",
-        channel=CHANNEL,
-        message=parent_message(header(["pass", "fail"])),
-    )
+    put(store, "r1:parent", "parent", parent_message(header(["running", "pending"])))
+    put(store, "r1:0:passed", "reply", passed_message("task_0", "synthesis"))
+    put(store, "r1:update:1", "update", parent_message(header(["pass", "running"])))
+    put(store, "r1:update:2", "update", parent_message(header(["pass", "fail"])))
     assert not enqueue(
         store, key="r1:parent", run_id=1, kind="parent", channel=CHANNEL, message=Message("again")
     )
@@ -146,14 +122,7 @@ def test_one_thread_per_run_with_in_place_updates(slack: SlackTestServer, store:
 def test_failure_reply_escapes_untrusted_text_and_broadcasts(
     slack: SlackTestServer, store: Store
 ) -> None:
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=parent_message(header(["fail"])),
-    )
+    put(store, "r1:parent", "parent", parent_message(header(["fail"])))
     hostile = "RuntimeError: <!channel> see <https://evil.example|the docs> & more"
     message = failure_message(
         "task_1",
@@ -185,14 +154,7 @@ def test_megabyte_of_evidence_is_cut_within_slack_limits(
     slack: SlackTestServer, store: Store
 ) -> None:
     message = failure_message("task_2", "training", "fail", cause("x" * (1 << 20)), None)
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=parent_message(header(["fail"])),
-    )
+    put(store, "r1:parent", "parent", parent_message(header(["fail"])))
     enqueue(store, key="r1:2:failed", run_id=1, kind="reply", channel=CHANNEL, message=message)
 
     result = Sender(store, transport(slack), pace=0).drain()
@@ -208,23 +170,9 @@ def test_burst_of_429s_delivers_everything_once_in_order_and_paced(
     slack: SlackTestServer, store: Store
 ) -> None:
     clock = Clock()
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=parent_message(header(["running"])),
-    )
+    put(store, "r1:parent", "parent", parent_message(header(["running"])))
     for number in range(4):
-        enqueue(
-            store,
-            key=f"r1:{number}",
-            run_id=1,
-            kind="reply",
-            channel=CHANNEL,
-            message=Message(f"event {number}"),
-        )
+        put(store, f"r1:{number}", "reply", Message(f"event {number}"))
     slack.fail_next("chat.postMessage", times=5, status=429, retry_after=0)
     sender = Sender(store, transport(slack, retries=1), pace=0.2, wall_clock=clock)
 
@@ -245,14 +193,7 @@ def test_server_down_for_a_while_then_everything_arrives(
     slack: SlackTestServer, store: Store
 ) -> None:
     clock = Clock()
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=parent_message(header(["running"])),
-    )
+    put(store, "r1:parent", "parent", parent_message(header(["running"])))
     enqueue(store, key="r1:a", run_id=1, kind="reply", channel=CHANNEL, message=Message("a"))
     sender = Sender(store, transport(slack), pace=0, wall_clock=clock)
     slack.stop()
@@ -270,14 +211,7 @@ def test_server_down_for_a_while_then_everything_arrives(
 def test_invalid_auth_is_reported_and_not_retried_in_a_loop(
     slack: SlackTestServer, store: Store
 ) -> None:
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=parent_message(header(["running"])),
-    )
+    put(store, "r1:parent", "parent", parent_message(header(["running"])))
     sender = Sender(store, transport(slack, token="xoxb-revoked-1234"), pace=0)
 
     first = sender.drain()
@@ -423,22 +357,8 @@ def test_server_errors_are_retried_then_delivered_once(
 def test_the_test_server_enforces_slack_block_limits(slack: SlackTestServer, store: Store) -> None:
     too_long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
     too_many = [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}] * 51
-    enqueue(
-        store,
-        key="r1:parent",
-        run_id=1,
-        kind="parent",
-        channel=CHANNEL,
-        message=Message("long", [too_long]),
-    )
-    enqueue(
-        store,
-        key="r2:parent",
-        run_id=2,
-        kind="parent",
-        channel=CHANNEL,
-        message=Message("many", too_many),
-    )
+    put(store, "r1:parent", "parent", Message("long", [too_long]))
+    put(store, "r2:parent", "parent", Message("many", too_many), run_id=2)
 
     result = Sender(store, transport(slack), pace=0).drain()
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import pwd
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,26 +32,14 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "echo": request}
 
 
-@pytest.fixture(scope="module")
-def second_user() -> Iterator[tuple[str, int]]:
-    """A second local account, made for the test and removed after it."""
-    if os.geteuid() != 0 or shutil.which("useradd") is None:
-        pytest.skip("needs root and useradd to make a second local user")
-    name = f"e3t{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                    "--user-group", name], check=True, capture_output=True)  # fmt: skip
-    try:
-        yield name, pwd.getpwnam(name).pw_uid
-    finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
+@pytest.fixture
+def second_user(local_user: str) -> tuple[str, int]:
+    return local_user, pwd.getpwnam(local_user).pw_uid
 
 
 @pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    directory = Path(tempfile.mkdtemp(prefix="e3s", dir="/tmp"))
-    directory.chmod(0o755)
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+def socket_dir(searchable_dir: Path) -> Path:
+    return searchable_dir
 
 
 @pytest.fixture
