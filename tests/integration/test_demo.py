@@ -17,8 +17,10 @@ pytestmark = pytest.mark.slurm
 def test_demo_shows_a_passing_and_a_failing_run_then_status_and_stops_cleanly(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    status = subprocess.run([str(REPO / "scripts" / "slurm-dev-cluster"), "status"], check=False)
-    assert status.returncode == 0, "`status` says the cluster is up, so the demo uses it"
+    cluster_up = subprocess.run(
+        [str(REPO / "scripts" / "slurm-dev-cluster"), "status"], check=False
+    )
+    assert cluster_up.returncode == 0, "`status` says the cluster is up, so the demo uses it"
     environment = {**os.environ, "BIN": str(Path(sys.executable).parent), "DEMO_DIR": str(tmp_path)}
     done = subprocess.run(
         [str(REPO / "scripts" / "demo")],
