@@ -137,16 +137,30 @@ def review(
     3 incomplete (tasks still running or not run, none failed)."""
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
     result = review_path(path, catalog, loaded.config.review_settings(threshold))
-    if output_format == "json":
-        click.echo(json.dumps(review_to_json(result), indent=2, ensure_ascii=False))
-    elif output_format == "markdown":
-        click.echo(review_to_markdown(result), nl=False)
-    else:
-        use_colour = sys.stdout.isatty() if color is None else color
-        click.echo(review_to_text(result, colour=use_colour), nl=False, color=use_colour)
+    _print_report(output_format, color, lambda: review_to_json(result),
+                  lambda: review_to_markdown(result),
+                  lambda colour: review_to_text(result, colour=colour))  # fmt: skip
     for problem in (problem for task in result.tasks for problem in task.problems):
         click.echo(f"eagle3-monitor: warning: {problem}", err=True)
     sys.exit(_EXIT_BY_VERDICT[result.verdict])
+
+
+def _print_report(
+    output_format: str,
+    color: bool | None,
+    document: Callable[[], dict[str, Any]],
+    markdown: Callable[[], str],
+    text: Callable[[bool], str],
+) -> None:
+    """One report in the chosen format (only that one is rendered); colour only on a terminal
+    unless asked."""
+    if output_format == "json":
+        click.echo(json.dumps(document(), indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        click.echo(markdown(), nl=False)
+    else:
+        use_colour = sys.stdout.isatty() if color is None else color
+        click.echo(text(use_colour), nl=False, color=use_colour)
 
 
 @cli.command()
@@ -167,13 +181,9 @@ def validate(
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
     result = validate_path(path, catalog, loaded.config.review_settings(threshold)).validation
     assert result is not None  # validate_path only accepts whole experiments
-    if output_format == "json":
-        click.echo(json.dumps(validation_to_json(result), indent=2, ensure_ascii=False))
-    elif output_format == "markdown":
-        click.echo(validation_to_markdown(result), nl=False)
-    else:
-        use_colour = sys.stdout.isatty() if color is None else color
-        click.echo(validation_to_text(result, colour=use_colour), nl=False, color=use_colour)
+    _print_report(output_format, color, lambda: validation_to_json(result),
+                  lambda: validation_to_markdown(result),
+                  lambda colour: validation_to_text(result, colour=colour))  # fmt: skip
     sys.exit(_EXIT_BY_VALIDATION[result.verdict])
 
 
