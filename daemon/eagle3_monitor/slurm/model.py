@@ -1,10 +1,15 @@
-"""Slurm job records as the monitor sees them, and which states are final."""
+"""Slurm job records as the monitor sees them, which states are final, and what a final state
+says about a task: the one place that classifies Slurm's words."""
 
 from __future__ import annotations
 
+import pwd
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from eagle3_monitor.vocabulary import Category, TaskVerdict
 
 
 class JobState(StrEnum):
@@ -113,3 +118,91 @@ class JobRecord:
         if not self.end_known:
             return False
         return not (self.state in MAY_REQUEUE and still_queued)
+
+
+# How a final state ended a task, when the task's logs do not say more. COMPLETED is absent:
+# a job that completed is judged by its logs and artifacts (exit codes lie).
+SLURM_ENDINGS: dict[JobState, tuple[TaskVerdict, Category, str]] = {
+    JobState.TIMEOUT: (
+        TaskVerdict.TIMEOUT,
+        Category.TIME_LIMIT,
+        "Slurm ended the job at its time limit",
+    ),
+    JobState.OUT_OF_MEMORY: (
+        TaskVerdict.FAIL,
+        Category.HOST_OOM,
+        "Slurm: the job ran out of host memory (OUT_OF_MEMORY)",
+    ),
+    JobState.NODE_FAIL: (
+        TaskVerdict.FAIL,
+        Category.NODE_FAILURE,
+        "Slurm: a node of the job failed (NODE_FAIL)",
+    ),
+    JobState.BOOT_FAIL: (
+        TaskVerdict.FAIL,
+        Category.NODE_FAILURE,
+        "Slurm: the job's node failed to boot (BOOT_FAIL)",
+    ),
+    JobState.PREEMPTED: (TaskVerdict.FAIL, Category.PREEMPTED, "Slurm: the job was preempted"),
+    JobState.DEADLINE: (
+        TaskVerdict.CANCELLED,
+        Category.CANCELLED,
+        "Slurm: the job missed its deadline",
+    ),
+    JobState.CANCELLED: (TaskVerdict.CANCELLED, Category.CANCELLED, "Slurm: the job was cancelled"),
+    JobState.FAILED: (TaskVerdict.FAIL, Category.UNKNOWN, "Slurm: the job failed"),
+}
+NEVER_SATISFIED = "DependencyNeverSatisfied"
+_CANCELLED_BY = re.compile(r"^CANCELLED by (?P<uid>[0-9]+)")
+
+
+@dataclass(frozen=True)
+class SlurmView:
+    """What Slurm says of a task's job: its state once read, whether it is final, whether it
+    ever started, and the details a verdict may quote."""
+
+    state: JobState
+    final: bool
+    started: bool
+    exit_code: int | None = None
+    reason: str = ""
+    raw_state: str = ""
+    job_id: str | None = None  # as printed: 123, or 123_4 for an array task
+
+    @classmethod
+    def of(cls, record: JobRecord, final: bool) -> SlurmView:
+        return cls(
+            record.state,
+            final,
+            record.start is not None,
+            record.exit_code,
+            record.reason,
+            record.raw_state,
+            record.display_id,
+        )
+
+    @property
+    def pending(self) -> bool:
+        return not self.final and self.state is JobState.PENDING
+
+    @property
+    def waits_forever(self) -> bool:
+        """Pending on a dependency that can never be satisfied (an upstream job failed)."""
+        return not self.started and self.reason == NEVER_SATISFIED
+
+    @property
+    def ending(self) -> tuple[TaskVerdict, Category, str] | None:
+        """How the final state ended the task; None while it runs and for COMPLETED."""
+        return SLURM_ENDINGS.get(self.state) if self.final else None
+
+    @property
+    def cancelled_by(self) -> str | None:
+        """Who cancelled the job (`CANCELLED by 1000` → the user's name, else the uid)."""
+        match = _CANCELLED_BY.match(self.raw_state)
+        if match is None:
+            return None
+        uid = int(match.group("uid"))
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return f"uid {uid}"

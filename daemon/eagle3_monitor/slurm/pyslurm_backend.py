@@ -54,6 +54,10 @@ class PyslurmBackend:
     def version(self) -> tuple[int, int]:
         return _major_minor(str(getattr(self.pyslurm, "__version__", "")))
 
+    def close(self) -> None:
+        """Nothing to stop: pyslurm's calls run in this process (the daemon's bounded shutdown
+        covers a call that hangs)."""
+
     def _check_version(self) -> None:
         if self._checked:
             return
@@ -73,6 +77,13 @@ class PyslurmBackend:
 
     def jobs_since(self, start: datetime) -> list[JobRecord]:
         return self._load(start_time=start, end_time=datetime.now(UTC).astimezone())
+
+    def jobs_named(self, names: Iterable[str], start: datetime) -> list[JobRecord]:
+        wanted = sorted(set(names))
+        if not wanted:
+            return []
+        now = datetime.now(UTC).astimezone()
+        return self._load(names=wanted, start_time=start, end_time=now)
 
     def _load(self, **conditions: Any) -> list[JobRecord]:
         self._check_version()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,17 +66,53 @@ class Completed:
     stderr: str
 
 
+class CommandRunner:
+    """Runs Slurm's commands: never through a shell, always with a timeout; `cancel_all()`
+    (at shutdown) kills the ones in flight, so stopping never waits out a hung sacct. The only
+    place that starts Slurm processes."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def __call__(self, command: Sequence[str], timeout: float) -> Completed:
+        try:
+            process = subprocess.Popen(  # noqa: S603 - arguments are a list, never a shell string
+                list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        except OSError as error:
+            raise SlurmError(f"{command[0]}: {error.strerror or error}") from None
+        with self._lock:
+            self._running.add(process)
+            if self._cancelled:
+                process.kill()
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise SlurmError(f"{command[0]} timed out after {timeout:g}s") from None
+        finally:
+            with self._lock:
+                self._running.discard(process)
+                stopped = self._cancelled
+        if stopped and process.returncode != 0:
+            raise SlurmError(f"{command[0]}: stopped (shutting down)")
+        return Completed(process.returncode, stdout, stderr)
+
+    def cancel_all(self) -> None:
+        """Kill every command in flight and refuse new ones."""
+        with self._lock:
+            self._cancelled = True
+            running = list(self._running)
+        for process in running:
+            process.kill()
+
+
 def run_command(command: Sequence[str], timeout: float) -> Completed:
-    """Run without a shell, with a timeout; the only place that starts Slurm processes."""
-    try:
-        done = subprocess.run(  # noqa: S603 - arguments are a list, never a shell string
-            list(command), capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise SlurmError(f"{command[0]} timed out after {timeout:g}s") from None
-    except OSError as error:
-        raise SlurmError(f"{command[0]}: {error.strerror or error}") from None
-    return Completed(done.returncode, done.stdout, done.stderr)
+    """Run one command with a timeout (a runner without shutdown control, for one-shot use)."""
+    return CommandRunner()(command, timeout)
 
 
 @dataclass(frozen=True)
@@ -110,10 +147,15 @@ class LiveJob:
 class SacctBackend:
     """Slurm through its command-line tools."""
 
-    def __init__(self, settings: SacctSettings | None = None, runner: Runner = run_command) -> None:
+    def __init__(self, settings: SacctSettings | None = None, runner: Runner | None = None) -> None:
         self.settings = settings or SacctSettings()
-        self.run = runner
+        self.commands = CommandRunner()
+        self.run: Runner = runner or self.commands
         self._version: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        """Stop: kill any sacct/scontrol still running."""
+        self.commands.cancel_all()
 
     def version(self) -> tuple[int, int]:
         if self._version is None:
@@ -138,6 +180,14 @@ class SacctBackend:
         """Jobs of the watched users that existed since `start` (allocations only)."""
         window = ["-X", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"), "-E", "now", "-s", ALL_STATES]
         return self._sacct(window)
+
+    def jobs_named(self, names: Iterable[str], start: datetime) -> list[JobRecord]:
+        """Jobs with these names that existed since `start` (allocations only)."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return []
+        window = ["-X", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"), "-E", "now", "-s", ALL_STATES]
+        return self._sacct([*window, f"--name={','.join(wanted)}"])
 
     def live_jobs(self) -> dict[str, LiveJob]:
         """Jobs the controller still holds (pending, running, or ended under MinJobAge)."""

@@ -31,8 +31,14 @@ class JobFilter:
 class Jobs(dict[int, Any]):
     @classmethod
     def load(cls, db_filter: JobFilter | None = None) -> Jobs:
-        ids = set((db_filter.conditions if db_filter else {}).get("ids") or [])
-        return cls({job.id: job for job in DATABASE_JOBS if not ids or job.id in ids})
+        conditions = db_filter.conditions if db_filter else {}
+        ids = set(conditions.get("ids") or [])
+        names = set(conditions.get("names") or [])
+        return cls({
+            job.id: job
+            for job in DATABASE_JOBS
+            if (not ids or job.id in ids) and (not names or job.name in names)
+        })  # fmt: skip
 
 
 @dataclass
