@@ -2,8 +2,8 @@
 to it (base_url). It checks the Bearer token, enforces the real limits (50 blocks, section text
 of 1-3000 characters → invalid_blocks), answers auth.test, chat.postMessage, chat.update,
 conversations.replies and conversations.history (with message metadata), records every accepted
-message, and fails on request: 429 with Retry-After, 500, a Slack error, or connection refused
-(the listener closed, then reopened on the same port)."""
+message, and fails on request: 429 with Retry-After, 500, a Slack error, a late answer, or
+connection refused (the listener closed, then reopened on the same port)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Fault:
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+    delay: float = 0.0  # answer this many seconds late (a slow Slack)
 
 
 @dataclass
@@ -115,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.calls.append((time.monotonic(), method))
             queue = state.faults.get(method)
             fault = queue.popleft() if queue else None
+        if fault and fault.delay:
+            time.sleep(fault.delay)
         if fault and fault.status != 200:
             headers = (
                 {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}

@@ -10,7 +10,7 @@ import pytest
 
 from eagle3_monitor.monitor.access import Account, inside, readable_by, reader_for
 from eagle3_monitor.review.layout import discover
-from eagle3_monitor.review.run import ReviewSettings, review_task
+from eagle3_monitor.review.run import ReviewSettings, review_experiment
 from eagle3_monitor.rules import Catalog
 
 OOM = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.\n"
@@ -84,9 +84,8 @@ def test_a_review_skips_logs_the_owner_could_not_read(
     secret.chmod(0o600)
     (task_dir / "sbatch_a.M_EAGLE3_0_7.out").symlink_to(secret)
 
-    [task] = discover(tree / "cicd_1").tasks
     settings = ReviewSettings(may_read=reader_for(owner, (tree,)))
-    review = review_task(task, catalog, settings)
-    assert review.logs == [readable]
+    [review] = review_experiment(discover(tree / "cicd_1"), catalog, settings).tasks
+    assert review.logs == (readable,)
     assert any("skipped" in problem for problem in review.problems)
     assert review.root_cause is None or "out of memory" not in review.root_cause.summary.lower()

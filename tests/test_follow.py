@@ -16,6 +16,7 @@ from eagle3_monitor.config import DaemonSection, MonitorConfig
 from eagle3_monitor.monitor.follow import JobProgress, follow_jobs
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service.announce import Announcer
+from eagle3_monitor.slack.outbox import Outbox
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState
 from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 from eagle3_monitor.vocabulary import Category
@@ -40,14 +41,20 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def running_job(logs: list[Path], row: int = 1, role: str = "training") -> StoredJob:
     return StoredJob(
         row=row, cluster="c", job_id=str(100 + row), submit="", display_id=str(100 + row),
-        run_id=1, task_index=2, name="p.X_2", state="RUNNING", exit_code=None, reason="None",
+        run_id=1, task_index=2, name="p.X_2", state=JobState.RUNNING, exit_code=None, reason="None",
         start=None, end=None, work_dir="", log_paths=[str(p) for p in logs], final=False,
         role=role,
     )  # fmt: skip
 
 
 def follow(store: Store, catalog: Catalog, job: StoredJob, budget: int = 8 << 20) -> JobProgress:
-    [progress] = follow_jobs(store, catalog, [job], budget)
+    """One cycle as the daemon runs it: positions read from the store, written back after."""
+    known = {path: at for path in job.log_paths if (at := store.log_position(path)) is not None}
+    result = follow_jobs(known, catalog, [job], budget)
+    with store.transaction():
+        for position in result.positions:
+            store.set_log_position(position)
+    [progress] = result.progress
     return progress
 
 
@@ -130,7 +137,7 @@ def test_fifos_missing_files_and_the_byte_budget_never_block_or_overread(
 
 def announcer(store: Store, stall_minutes: float) -> Announcer:
     config = MonitorConfig(daemon=DaemonSection(stall_after_minutes={"default": stall_minutes}))
-    return Announcer(store, None, config)  # type: ignore[arg-type]  # progress needs no catalog
+    return Announcer(Outbox(store), config)
 
 
 def stored_run_and_job(store: Store, log: Path) -> tuple[StoredRun, StoredJob]:
@@ -150,10 +157,8 @@ def stored_run_and_job(store: Store, log: Path) -> tuple[StoredRun, StoredJob]:
 
 
 def alerts(store: Store) -> list[tuple[str, str]]:
-    rows = store.connection.execute(
-        "SELECT idempotency_key, payload FROM outbox ORDER BY id"
-    ).fetchall()
-    return [(row[0], json.loads(row[1])["text"]) for row in rows]
+    rows = Outbox(store).rows()
+    return [(str(row["idempotency_key"]), json.loads(row["payload"])["text"]) for row in rows]
 
 
 def test_fatal_error_is_alerted_once_and_stalls_once_per_silence(
@@ -166,20 +171,20 @@ def test_fatal_error_is_alerted_once_and_stalls_once_per_silence(
     now = time.time()
     os.utime(log, (now, now))
 
-    speaker.announce_progress(run, follow(store, catalog, job), now)
-    speaker.announce_progress(run, follow(store, catalog, job), now + 10)
+    speaker.progress(run, follow(store, catalog, job), now)
+    speaker.progress(run, follow(store, catalog, job), now + 10)
     assert [key for key, _ in alerts(store)] == [f"job{job.row}:early"]
     assert "still running with nccl" in alerts(store)[0][1]
 
-    speaker.announce_progress(run, follow(store, catalog, job), now + 61)
-    speaker.announce_progress(run, follow(store, catalog, job), now + 90)
+    speaker.progress(run, follow(store, catalog, job), now + 61)
+    speaker.progress(run, follow(store, catalog, job), now + 90)
     assert [key for key, _ in alerts(store)][1:] == [f"job{job.row}:stall:1"]
 
     with log.open("a") as stream:
         stream.write(TRAINING_STEP)
     os.utime(log, (now + 100, now + 100))
-    speaker.announce_progress(run, follow(store, catalog, job), now + 101)
-    speaker.announce_progress(run, follow(store, catalog, job), now + 200)
+    speaker.progress(run, follow(store, catalog, job), now + 101)
+    speaker.progress(run, follow(store, catalog, job), now + 200)
     assert [key.split(":", 1)[1] for key, _ in alerts(store)][1:] == [
         "stall:1",
         "recovered:1",
@@ -206,12 +211,12 @@ def test_no_early_alert_when_the_job_is_already_ending_or_only_ran_out_of_gpu_me
     run, job = stored_run_and_job(store, log)
     speaker = announcer(store, stall_minutes=60)
     now = time.time()
-    speaker.announce_progress(run, follow(store, catalog, job), now)
+    speaker.progress(run, follow(store, catalog, job), now)
     with log.open("a") as stream:
         stream.write(NCCL_WATCHDOG + "job exited with code 1\n")
     progress = follow(store, catalog, job)
     assert progress.fatal and progress.ending
-    speaker.announce_progress(run, progress, now)
+    speaker.progress(run, progress, now)
     assert alerts(store) == []
 
 

@@ -9,13 +9,15 @@ from typing import Any
 from tests.cli_runner import run_cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "experiments" / "cicd_1764115200"
-RUN_KEYS = {"schema", "path", "experiment", "verdict", "root_cause", "tasks"}
+RUN_KEYS = {"schema", "path", "experiment", "verdict", "headline", "root_cause", "tasks"}
 RUN_CAUSE_KEYS = {"task", "category", "rule", "summary", "fix"}
-TASK_KEYS = {"task", "index", "job_name", "job_id", "verdict", "root_cause", "findings", "logs"}
+TASK_KEYS = {
+    "task", "index", "job_name", "job_id", "role", "verdict", "root_cause", "findings", "logs"
+}  # fmt: skip
 TASK_CAUSE_KEYS = {"category", "rule", "summary", "fix", "evidence"}
 EVIDENCE_KEYS = {"file", "line", "text"}
 FINDING_KEYS = {"category", "rule", "file", "line", "text"}
-TASK_VERDICTS = {"pass", "fail", "timeout", "cancelled", "running", "not_run"}
+TASK_VERDICTS = {"pass", "fail", "timeout", "cancelled", "blocked", "running", "not_run"}
 
 
 def review_json(path: Path) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eagle3_monitor.service.sd_notify import Notifier, watchdog_interval
+from eagle3_monitor.service.sd_notify import SystemdNotifier, watchdog_interval
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def receiver(tmp_path: Path) -> Iterator[socket.socket]:
 
 
 def test_sends_ready_status_watchdog_and_stopping(receiver: socket.socket) -> None:
-    notifier = Notifier(receiver.getsockname())
+    notifier = SystemdNotifier(receiver.getsockname())
     notifier.ready("3 runs; poll ok")
     notifier.watchdog()
     notifier.stopping()
@@ -31,14 +31,14 @@ def test_sends_ready_status_watchdog_and_stopping(receiver: socket.socket) -> No
 
 
 def test_status_is_sent_only_when_it_changes(receiver: socket.socket) -> None:
-    notifier = Notifier(receiver.getsockname())
+    notifier = SystemdNotifier(receiver.getsockname())
     for status in ("a", "a", "b", "b"):
         notifier.status(status)
     assert [receiver.recv(4096), receiver.recv(4096)] == [b"STATUS=a", b"STATUS=b"]
 
 
 def test_a_receiver_that_stops_reading_never_blocks_the_daemon(receiver: socket.socket) -> None:
-    notifier = Notifier(receiver.getsockname())
+    notifier = SystemdNotifier(receiver.getsockname())
     started = time.monotonic()
     sent = [notifier.send(WATCHDOG="1") for _ in range(2000)]
     assert time.monotonic() - started < 5
@@ -46,10 +46,10 @@ def test_a_receiver_that_stops_reading_never_blocks_the_daemon(receiver: socket.
 
 
 def test_unset_socket_is_a_no_op_and_abstract_addresses_work() -> None:
-    assert Notifier("").send(READY="1") is False
+    assert SystemdNotifier("").send(READY="1") is False
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind("\0eagle3-monitor-test-notify")
-        assert Notifier("@eagle3-monitor-test-notify").send(READY="1") is True
+        assert SystemdNotifier("@eagle3-monitor-test-notify").send(READY="1") is True
         assert sock.recv(64) == b"READY=1"
 
 

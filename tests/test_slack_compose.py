@@ -7,7 +7,7 @@ from pathlib import Path
 from eagle3_monitor.review.run import review_path
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.slack.compose import run_finished_message, run_header, task_message
-from eagle3_monitor.slack.messages import parent_message
+from eagle3_monitor.slack.messages import parent_message, readable
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "experiments" / "cicd_1764115200"
 
@@ -37,11 +37,14 @@ def test_failed_task_reply_carries_cause_evidence_fix_and_rerun(catalog: Catalog
     assert "&lt;pipeline.yaml&gt;" in body
 
 
-def test_finished_message_reports_validation(catalog: Catalog) -> None:
+def test_finished_message_leads_with_the_root_cause_then_the_acceptance_length(
+    catalog: Catalog,
+) -> None:
     review = review_path(EXAMPLE, catalog)
 
-    body = run_finished_message(review).blocks[0]["text"]["text"]
+    body = readable(run_finished_message(review))
 
-    assert "Run failed" in body and "acceptance length 1.31 < 2.1" in body
+    assert body.startswith(":x: *Run failed* — task_2 (training) gpu_oom: CUDA out of memory")
+    assert body.index("gpu_oom") < body.index("acceptance length 1.31 < 2.1")
     assert "task_1 hidden_states_files: 24 .pt files" in body
     assert "loss `" in body

@@ -63,13 +63,16 @@ def test_a_token_written_in_the_config_is_refused(tmp_path: Path) -> None:
 
 def test_stalled_and_finished_messages_say_what_happened() -> None:
     stalled = stalled_message("task_2", "training", 45, "{'loss': 2.1, 'epoch': 0.5}")
+    headline = "task_3 (benchmark) low_acceptance: acceptance length 1.87 < 2.1 <!channel>"
     finished = finished_message(
-        "failed", 1.87, 2.1, ["24 samples in 4 shards", "24 .pt files"], "█▆▄▂▁"
+        "fail", headline, ["24 samples in 4 shards", "24 .pt files"], "█▆▄▂▁"
     )
 
     assert "no output for 45 min" in stalled.text and stalled.broadcast
     body = finished.blocks[0]["text"]["text"]
-    assert "acceptance length 1.87 < 2.1" in body and "• 24 .pt files" in body and "`█▆▄▂▁`" in body
+    assert body.startswith(":x: *Run failed* — task_3 (benchmark) low_acceptance")
+    assert "acceptance length 1.87 &lt; 2.1 &lt;!channel&gt;" in body, "the headline is escaped"
+    assert "• 24 .pt files" in body and "`█▆▄▂▁`" in body
     assert finished.broadcast
 
 

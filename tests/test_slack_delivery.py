@@ -20,7 +20,7 @@ from eagle3_monitor.slack.messages import (
     parent_message,
     passed_message,
 )
-from eagle3_monitor.slack.outbox import Sender, enqueue, outbox_rows
+from eagle3_monitor.slack.outbox import Event, Notification, Outbox, Sender
 from eagle3_monitor.slack.transport import (
     BotTransport,
     ConsoleTransport,
@@ -96,6 +96,19 @@ def cause(text: str = "torch.OutOfMemoryError: CUDA out of memory.") -> RootCaus
     )
 
 
+EVENT_OF_KIND = {"parent": Event.PARENT, "update": Event.UPDATE, "reply": Event.FINAL}
+
+
+def enqueue(
+    store: Store, *, key: str, run_id: int, kind: str, channel: str, message: Message
+) -> bool:
+    return Outbox(store).add(Notification(key, EVENT_OF_KIND[kind], run_id), channel, message)
+
+
+def outbox_rows(store: Store) -> list[dict[str, object]]:
+    return Outbox(store).rows()
+
+
 def put(store: Store, key: str, kind: str, message: Message, run_id: int = 1) -> None:
     enqueue(store, key=key, run_id=run_id, kind=kind, channel=CHANNEL, message=message)
 
@@ -109,7 +122,7 @@ def test_one_thread_per_run_with_in_place_updates(slack: SlackTestServer, store:
         store, key="r1:parent", run_id=1, kind="parent", channel=CHANNEL, message=Message("again")
     )
 
-    result = Sender(store, transport(slack), pace=0).drain()
+    result = Sender(Outbox(store), transport(slack), pace=0).drain()
 
     parents = [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
     assert len(parents) == 1 and result.sent == 4
@@ -134,7 +147,7 @@ def test_failure_reply_escapes_untrusted_text_and_broadcasts(
     )
     enqueue(store, key="r1:1:failed", run_id=1, kind="reply", channel=CHANNEL, message=message)
 
-    Sender(store, transport(slack), pace=0).drain()
+    Sender(Outbox(store), transport(slack), pace=0).drain()
 
     reply = slack.messages(CHANNEL)[-1]
     body = "\n".join(block["text"]["text"] for block in reply.blocks)
@@ -157,7 +170,7 @@ def test_megabyte_of_evidence_is_cut_within_slack_limits(
     put(store, "r1:parent", "parent", parent_message(header(["fail"])))
     enqueue(store, key="r1:2:failed", run_id=1, kind="reply", channel=CHANNEL, message=message)
 
-    result = Sender(store, transport(slack), pace=0).drain()
+    result = Sender(Outbox(store), transport(slack), pace=0).drain()
 
     assert result.sent == 2 and result.parked == 0
     reply = slack.messages(CHANNEL)[-1]
@@ -174,12 +187,12 @@ def test_burst_of_429s_delivers_everything_once_in_order_and_paced(
     for number in range(4):
         put(store, f"r1:{number}", "reply", Message(f"event {number}"))
     slack.fail_next("chat.postMessage", times=5, status=429, retry_after=0)
-    sender = Sender(store, transport(slack, retries=1), pace=0.2, wall_clock=clock)
+    sender = Sender(Outbox(store), transport(slack, retries=1), pace=0.2, wall_clock=clock)
 
     for _ in range(10):
         sender.drain()
         clock.now += 600
-        if sender.pending() == 0:
+        if sender.outbox.depth() == 0:
             break
 
     messages = slack.messages(CHANNEL)
@@ -195,7 +208,7 @@ def test_server_down_for_a_while_then_everything_arrives(
     clock = Clock()
     put(store, "r1:parent", "parent", parent_message(header(["running"])))
     enqueue(store, key="r1:a", run_id=1, kind="reply", channel=CHANNEL, message=Message("a"))
-    sender = Sender(store, transport(slack), pace=0, wall_clock=clock)
+    sender = Sender(Outbox(store), transport(slack), pace=0, wall_clock=clock)
     slack.stop()
 
     down = sender.drain()
@@ -212,7 +225,7 @@ def test_invalid_auth_is_reported_and_not_retried_in_a_loop(
     slack: SlackTestServer, store: Store
 ) -> None:
     put(store, "r1:parent", "parent", parent_message(header(["running"])))
-    sender = Sender(store, transport(slack, token="xoxb-revoked-1234"), pace=0)
+    sender = Sender(Outbox(store), transport(slack, token="xoxb-revoked-1234"), pace=0)
 
     first = sender.drain()
     calls = len(slack.call_times("chat.postMessage"))
@@ -234,7 +247,7 @@ def test_unknown_channel_parks_the_message_and_others_go_on(
         store, key="r2:parent", run_id=2, kind="parent", channel=CHANNEL, message=Message("fine")
     )
 
-    result = Sender(store, transport(slack), pace=0).drain()
+    result = Sender(Outbox(store), transport(slack), pace=0).drain()
 
     assert (result.parked, result.sent) == (1, 1)
     assert [row["status"] for row in outbox_rows(store)] == ["parked", "sent"]
@@ -256,14 +269,14 @@ def test_killed_between_post_and_commit_gives_no_duplicate(
         store, key="r1:parent", run_id=1, kind="parent", channel=CHANNEL, message=Message("parent")
     )
     if kind == "reply":
-        Sender(store, transport(slack), pace=0).drain()
+        Sender(Outbox(store), transport(slack), pace=0).drain()
         enqueue(
             store, key="r1:reply", run_id=1, kind="reply", channel=CHANNEL, message=Message("reply")
         )
 
     with pytest.raises(KeyboardInterrupt):
-        Sender(store, DiesAfterPosting(TOKEN, slack.base_url, retries=0), pace=0).drain()
-    restarted = Sender(store, transport(slack), pace=0).drain()
+        Sender(Outbox(store), DiesAfterPosting(TOKEN, slack.base_url, retries=0), pace=0).drain()
+    restarted = Sender(Outbox(store), transport(slack), pace=0).drain()
 
     assert restarted.sent == 1
     assert [m.text for m in slack.messages(CHANNEL)].count(kind) == 1
@@ -281,7 +294,7 @@ def test_webhook_fallback_posts_without_threads(slack: SlackTestServer, store: S
         store, key="r1:update", run_id=1, kind="update", channel="#runs", message=Message("edit")
     )
 
-    result = Sender(store, WebhookTransport(slack.webhook_url), pace=0).drain()
+    result = Sender(Outbox(store), WebhookTransport(slack.webhook_url), pace=0).drain()
 
     assert result.sent == 3
     assert [m.text for m in slack.messages("webhook")] == ["parent", "reply"]
@@ -306,7 +319,7 @@ def test_console_notifier_output_is_pinned(store: Store) -> None:
     )
     enqueue(store, key="r1:1:failed", run_id=1, kind="reply", channel="#eagle3", message=failure)
 
-    Sender(store, ConsoleTransport(stream), pace=0).drain()
+    Sender(Outbox(store), ConsoleTransport(stream), pace=0).drain()
 
     assert stream.getvalue() == (GOLDEN / "console_failure.txt").read_text()
 
@@ -344,7 +357,7 @@ def test_server_errors_are_retried_then_delivered_once(
         store, key="r1:parent", run_id=1, kind="parent", channel=CHANNEL, message=Message("parent")
     )
     slack.fail_next("chat.postMessage", times=3, status=500, error="internal_error")
-    sender = Sender(store, transport(slack, retries=1), pace=0, wall_clock=clock)
+    sender = Sender(Outbox(store), transport(slack, retries=1), pace=0, wall_clock=clock)
 
     first = sender.drain()
     clock.now += 600
@@ -360,7 +373,7 @@ def test_the_test_server_enforces_slack_block_limits(slack: SlackTestServer, sto
     put(store, "r1:parent", "parent", Message("long", [too_long]))
     put(store, "r2:parent", "parent", Message("many", too_many), run_id=2)
 
-    result = Sender(store, transport(slack), pace=0).drain()
+    result = Sender(Outbox(store), transport(slack), pace=0).drain()
 
     assert result.parked == 2
     assert [row["last_error"] for row in outbox_rows(store)] == [

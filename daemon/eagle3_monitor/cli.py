@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from eagle3_monitor import __version__
-from eagle3_monitor.config import config_path_from, load_config_and_catalog
+from eagle3_monitor.config import MonitorConfig, config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.lint.run import lint_pipeline
 from eagle3_monitor.monitor.poll import poll_once
@@ -27,11 +29,13 @@ from eagle3_monitor.report.validation import (
     validation_to_markdown,
     validation_to_text,
 )
+from eagle3_monitor.review.layout import discover
 from eagle3_monitor.review.run import review_path, validate_path
+from eagle3_monitor.review.slurm_views import slurm_views
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
-from eagle3_monitor.service.daemon import run_daemon
 from eagle3_monitor.service.logging_setup import configure_logging
+from eagle3_monitor.service.runtime import run_daemon
 from eagle3_monitor.service.status_socket import query
 from eagle3_monitor.simulate.pipeline import SubmitError, submit_pipeline
 from eagle3_monitor.simulate.task import FAILURES
@@ -39,6 +43,7 @@ from eagle3_monitor.slack.messages import test_message
 from eagle3_monitor.slack.setup import make_transport
 from eagle3_monitor.slack.transport import BotTransport, DeliveryError
 from eagle3_monitor.slurm.backend import make_backend
+from eagle3_monitor.slurm.model import SlurmView
 from eagle3_monitor.slurm.sacct import SlurmError
 from eagle3_monitor.state.store import Store
 from eagle3_monitor.validate.model import ValidationVerdict
@@ -88,12 +93,19 @@ _REPORT_OPTIONS = (
     click.option(
         "--color/--no-color", default=None, help="Colour the text output (default: on a TTY)."
     ),
+    click.option(
+        "--slurm/--no-slurm",
+        "ask_slurm",
+        default=None,
+        help="Weigh how Slurm ended each task's job (sacct; default: when sacct is installed).",
+    ),
     config_option,
 )
+AUTO_SLURM_TIMEOUT = 10.0
 
 
 def report_options(command: Command) -> Command:
-    """--format, --threshold, --color and --config: shared by review and validate."""
+    """--format, --threshold, --color, --slurm and --config: shared by review and validate."""
     for option in reversed(_REPORT_OPTIONS):
         command = option(command)
     return command
@@ -124,11 +136,12 @@ def cli() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @report_options
 @one_line_errors
-def review(
+def review(  # noqa: PLR0917 - click passes every option by name
     path: Path,
     output_format: str,
     threshold: float | None,
     color: bool | None,
+    ask_slurm: bool | None,
     config_file: Path | None,
 ) -> None:
     """Review an experiment directory (cicd_<epoch>/), one task directory, or one log file.
@@ -136,13 +149,30 @@ def review(
     Exit status: 0 every task passed, 1 a failure was found, 2 unusable input,
     3 incomplete (tasks still running or not run, none failed)."""
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
-    result = review_path(path, catalog, loaded.config.review_settings(threshold))
+    views = _slurm_views(path, loaded.config, ask_slurm)
+    result = review_path(path, catalog, loaded.config.review_settings(threshold), views)
     _print_report(output_format, color, lambda: review_to_json(result),
                   lambda: review_to_markdown(result),
                   lambda colour: review_to_text(result, colour=colour))  # fmt: skip
     for problem in (problem for task in result.tasks for problem in task.problems):
         click.echo(f"eagle3-monitor: warning: {problem}", err=True)
     sys.exit(_EXIT_BY_VERDICT[result.verdict])
+
+
+def _slurm_views(path: Path, config: MonitorConfig, ask: bool | None) -> dict[int, SlurmView]:
+    """Slurm's view of the jobs the logs name: asked when `--slurm`, or by default when sacct
+    is installed (then quietly: Slurm may not know jobs of another cluster or age)."""
+    if ask is False or (ask is None and shutil.which(config.slurm.sacct) is None):
+        return {}
+    settings = config.sacct_settings()
+    if ask is None:
+        settings = replace(settings, timeout=min(settings.timeout, AUTO_SLURM_TIMEOUT))
+    try:
+        return slurm_views(discover(path), make_backend(config.slurm.backend, settings))
+    except (SlurmError, MonitorError) as error:
+        if ask:
+            click.echo(f"eagle3-monitor: warning: Slurm not asked: {error}", err=True)
+        return {}
 
 
 def _print_report(
@@ -167,11 +197,12 @@ def _print_report(
 @click.argument("path", type=click.Path(path_type=Path))
 @report_options
 @one_line_errors
-def validate(
+def validate(  # noqa: PLR0917 - click passes every option by name
     path: Path,
     output_format: str,
     threshold: float | None,
     color: bool | None,
+    ask_slurm: bool | None,
     config_file: Path | None,
 ) -> None:
     """Check an experiment's artifacts task by task: data shards, hidden states, the exported
@@ -179,8 +210,9 @@ def validate(
 
     Exit status: 0 passed, 1 failed, 2 unusable input, 3 partial (tasks not run yet)."""
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
-    result = validate_path(path, catalog, loaded.config.review_settings(threshold)).validation
-    assert result is not None  # validate_path only accepts whole experiments
+    views = _slurm_views(path, loaded.config, ask_slurm)
+    settings = loaded.config.review_settings(threshold)
+    result = validate_path(path, catalog, settings, views).validation
     _print_report(output_format, color, lambda: validation_to_json(result),
                   lambda: validation_to_markdown(result),
                   lambda colour: validation_to_text(result, colour=colour))  # fmt: skip
@@ -348,7 +380,9 @@ def status(  # noqa: PLR0917 - click passes every option by name
     config_file: Path | None,
 ) -> None:
     """Ask the running daemon: its health and its runs, or one run (by id or experiment) with
-    its latest review."""
+    its latest review.
+
+    Exit status: 0 answered, 2 no such run, a bad config, or no daemon answering."""
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     path = loaded.config.socket_path()
     try:
@@ -362,6 +396,8 @@ def status(  # noqa: PLR0917 - click passes every option by name
         ) from None
     if not health.get("ok"):
         raise MonitorError(str(health.get("error")))
+    if not answer.get("ok"):
+        raise MonitorError(str(answer.get("error") or "the daemon could not answer"))
     if as_json:
         click.echo(json.dumps({"status": health, **answer}, indent=2, default=str))
         return

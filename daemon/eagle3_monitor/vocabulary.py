@@ -103,12 +103,23 @@ class TaskVerdict(StrEnum):
     FAIL = "fail"
     TIMEOUT = "timeout"
     CANCELLED = "cancelled"
+    BLOCKED = "blocked"  # never ran because an upstream task failed (afterok never satisfied)
     RUNNING = "running"
     NOT_RUN = "not_run"
 
     @property
     def is_failure(self) -> bool:
         return self in (TaskVerdict.FAIL, TaskVerdict.TIMEOUT, TaskVerdict.CANCELLED)
+
+    @property
+    def is_final(self) -> bool:
+        """Decided for good: the task will not run (again) in this experiment."""
+        return self not in (TaskVerdict.RUNNING, TaskVerdict.NOT_RUN)
+
+    @property
+    def label(self) -> str:
+        """The word people read: `not run` rather than `not_run`."""
+        return self.value.replace("_", " ")
 
 
 class RunVerdict(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,12 @@ def test_demo_shows_a_passing_and_a_failing_run_then_status_and_stops_cleanly(
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     shown = output[-6000:]
-    assert ":tada: *Run passed* — acceptance length 2.62 ≥ 2.1" in output, shown
+    assert ":tada: *Run passed* — all 4 tasks passed; acceptance length 2.62 ≥ 2.1" in output, shown
+    assert ":x: *Run failed* — task_1 (dump) gpu_oom: CUDA out of memory" in output, shown
     assert "*task_1* (dump) *fail*: `gpu_oom`" in output, shown
-    assert output.count("blocked: it never ran because an earlier task failed") == 2, shown
-    status = output.split("== eagle3-monitor status", 1)[1]
-    assert status.count("final") == 8 and "FAILED" in status
+    assert output.count("blocked: never ran: task_1 failed (gpu_oom)") == 2, shown
+    status = output.split("== eagle3-monitor status", 1)[1].split("== offline", 1)[0]
+    verdicts = re.findall(r"(?m)^  task_[0-9] +[a-z]+ +[0-9]+ +[A-Z_]+ +([a-z ]+)$", status)
+    assert verdicts == ["pass"] * 5 + ["fail", "blocked", "blocked"], status
     assert "daemon stopped cleanly" in output
     assert "Traceback" not in (tmp_path / "daemon.log").read_text()

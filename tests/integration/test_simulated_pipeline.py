@@ -80,7 +80,7 @@ def test_simulated_pipeline_failing_in_task_1_blocks_the_rest(
     review = review_path(pipeline.experiment, catalog)
     assert review.root_cause is not None and review.root_cause.category is Category.GPU_OOM
     assert review.root_cause_task is review.tasks[1]
-    assert [t.verdict for t in review.tasks[2:]] == [TaskVerdict.NOT_RUN] * 2
+    assert [t.verdict for t in review.tasks[2:]] == [TaskVerdict.BLOCKED] * 2
 
 
 def test_simulated_completed_job_whose_log_shows_failure(

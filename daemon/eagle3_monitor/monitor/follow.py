@@ -1,7 +1,8 @@
 """Live following of running jobs' logs: only the bytes written since the last look.
 
-Each cycle reads what each running job's logs gained (positions persist in the store, so a
-restart resumes where it stopped; a replaced or truncated file starts over), scans those complete
+Each cycle reads what each running job's logs gained (the caller stores the positions with the
+alerts they led to, so a restart resumes where it stopped; a replaced or truncated file starts
+over), scans those complete
 lines with the catalog, and reports three things:
 - a fatal error while the job still runs (NCCL watchdog, CUDA fault): such jobs often hang for
   hours, so people want to know now, not at the time limit (not when the same lines show the job
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 from eagle3_monitor.review.scanner import Hit, scan_bytes
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.rules.model import RuleKind
-from eagle3_monitor.state.store import LogPosition, Store, StoredJob
+from eagle3_monitor.state.store import LogPosition, StoredJob
 from eagle3_monitor.vocabulary import Category
 
 MAX_BYTES_PER_CYCLE = 8 << 20
@@ -50,49 +51,66 @@ class JobProgress:
     last_line: str = ""
 
 
+@dataclass
+class FollowResult:
+    """What one cycle saw, and where each log's reading stopped (to store with the alerts)."""
+
+    progress: list[JobProgress] = field(default_factory=list)
+    positions: list[LogPosition] = field(default_factory=list)
+    budget_left: int = 0
+
+
 def follow_jobs(
-    store: Store, catalog: Catalog, jobs: Iterable[StoredJob], budget: int = MAX_BYTES_PER_CYCLE
-) -> list[JobProgress]:
-    """Read each running job's new log bytes; `budget` bounds one cycle's total reading."""
-    progress = []
+    positions: Mapping[str, LogPosition],
+    catalog: Catalog,
+    jobs: Iterable[StoredJob],
+    budget: int = MAX_BYTES_PER_CYCLE,
+) -> FollowResult:
+    """Read each running job's new log bytes from where `positions` say reading stopped;
+    `budget` bounds one cycle's total reading. Touches no database."""
+    result = FollowResult()
     for job in jobs:
         seen = JobProgress(job)
         for name in job.log_paths:
-            budget -= _follow_file(store, catalog, Path(name), seen, max(budget, 0))
-        progress.append(seen)
-    return progress
+            read, position = _follow_file(positions.get(name), catalog, Path(name), seen,
+                                          max(budget, 0))  # fmt: skip
+            budget -= read
+            if position is not None:
+                result.positions.append(position)
+        result.progress.append(seen)
+    result.budget_left = max(budget, 0)
+    return result
 
 
-def _follow_file(store: Store, catalog: Catalog, path: Path, seen: JobProgress, budget: int) -> int:
-    """Read, scan and record one file's new complete lines; returns the bytes read."""
+def _follow_file(
+    known: LogPosition | None, catalog: Catalog, path: Path, seen: JobProgress, budget: int
+) -> tuple[int, LogPosition | None]:
+    """Read and scan one file's new complete lines: (bytes read, the new position)."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
-        return 0
+        return 0, None
     with os.fdopen(descriptor, "rb", buffering=0) as stream:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
-            return 0
+            return 0, None
         seen.last_growth = max(seen.last_growth or 0.0, status.st_mtime)
-        known = store.log_position(str(path))
         start = _resume_at(known, status)
         if budget == 0 or start >= status.st_size:
-            return 0
+            return 0, None
         stream.seek(start)
         data = stream.read(min(budget, status.st_size - start))
     complete = data[: data.rfind(b"\n") + 1]
     if not complete and len(data) >= MAX_LINE_BYTES:
         complete = data  # a "line" of megabytes with no end in sight: take it as one
     if not complete:
-        return 0
+        return 0, None
     lines_before = known.lines if known is not None and start else 0
-    store.set_log_position(
-        LogPosition(
-            str(path), status.st_ino, start + len(complete), lines_before + complete.count(b"\n")
-        )
+    position = LogPosition(
+        str(path), status.st_ino, start + len(complete), lines_before + complete.count(b"\n")
     )
     _inspect(catalog, path, complete, seen, lines_before)
-    return len(complete)
+    return len(complete), position
 
 
 def _resume_at(known: LogPosition | None, status: os.stat_result) -> int:

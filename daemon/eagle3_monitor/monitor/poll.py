@@ -4,7 +4,11 @@
    the launcher's naming. 2. Tracked jobs not yet final, by id (a job cancelled while pending
    on a dependency is missing from time windows). 3. Each job is grouped into its pipeline run,
    its logs found, its state recorded; a state counts as final once it is terminal, its End is
-   known and no requeue follows. Everything one poll writes is one transaction."""
+   known and no requeue follows.
+
+Slurm is asked with no database lock held (a sacct that hangs for its whole timeout must not
+stall `status`), logs are looked for outside it too, and everything one poll writes is one short
+transaction."""
 
 from __future__ import annotations
 
@@ -52,6 +56,20 @@ class PollResult:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One job to record: what Slurm said and what was found on disk for it."""
+
+    record: JobRecord
+    task: PipelineTaskName
+    experiment: Path | None
+    upstream: str | None
+    logs: list[str]
+    final: bool
+    detail: dict[str, object]
+    role: str | None
+
+
 def poll_once(
     backend: SlurmBackend, store: Store, settings: WatchSettings, now: datetime | None = None
 ) -> PollResult:
@@ -60,22 +78,28 @@ def poll_once(
     started = now or datetime.now(UTC)
     result = PollResult(started)
     pattern = re.compile(settings.job_name_pattern)
+    mark = store.watermark(WATERMARK)
+    unfinished = [job.job_id for job in store.unfinished_jobs()]
     try:
-        discovered = _discover(backend, store, settings, started, pattern)
-        tracked = _tracked(backend, store)
+        discovered = _discover(backend, mark, settings, started, pattern)
+        tracked = backend.jobs_by_id(unfinished) if unfinished else []
         live = _live(backend, result)
     except SlurmError as error:
         result.error = str(error)
         result.finished = datetime.now(UTC)
         return result
-    records = _unique(discovered + tracked)
+    planned = []
+    for record in _unique(discovered + tracked):
+        task = match_job_name(record.name, pattern)
+        if task is None:
+            continue
+        result.jobs_seen += 1
+        plan = _plan(store, record, task, live.get(record.job_id), settings)
+        if plan is not None:
+            planned.append(plan)
     with store.transaction():
-        for record in records:
-            task = match_job_name(record.name, pattern)
-            if task is None:
-                continue
-            result.jobs_seen += 1
-            transition = _record(store, record, task, live.get(record.job_id), settings)
+        for plan in planned:
+            transition = _record(store, plan)
             if transition is not None:
                 result.transitions.append(transition)
         store.set_watermark(WATERMARK, started.isoformat())
@@ -85,21 +109,14 @@ def poll_once(
 
 def _discover(
     backend: SlurmBackend,
-    store: Store,
+    mark: str | None,
     settings: WatchSettings,
     now: datetime,
     pattern: re.Pattern[str],
 ) -> list[JobRecord]:
-    mark = store.watermark(WATERMARK)
     since = datetime.fromisoformat(mark) if mark else now - settings.lookback
     records = backend.jobs_since((since - settings.overlap).astimezone())
     return [record for record in records if pattern.match(record.name)]
-
-
-def _tracked(backend: SlurmBackend, store: Store) -> list[JobRecord]:
-    """Jobs recorded but not final yet, asked for by id (with their steps)."""
-    unfinished = [job.job_id for job in store.unfinished_jobs()]
-    return backend.jobs_by_id(unfinished) if unfinished else []
 
 
 def _live(backend: SlurmBackend, result: PollResult) -> dict[str, LiveJob]:
@@ -123,13 +140,14 @@ def _unique(records: list[JobRecord]) -> list[JobRecord]:
     )
 
 
-def _record(
+def _plan(
     store: Store,
     record: JobRecord,
     task: PipelineTaskName,
     live: LiveJob | None,
     settings: WatchSettings,
-) -> Transition | None:
+) -> _Planned | None:
+    """What to record for one job; looks at the disk, writes nothing."""
     stored = store.job(record.key.cluster, record.job_id, record.key.submit)
     if stored is not None and stored.final:
         return None  # a final state never changes: nothing to look up again
@@ -137,21 +155,32 @@ def _record(
     if stored is not None:  # scontrol forgets a job minutes after it ends: keep what it said
         reported += [path for path in stored.log_paths if path not in reported]
     experiment = experiment_dir_of(*reported, record.work_dir)
-    run = _run_for(store, record, task, experiment, _upstream_job_id(live))
     logs = find_logs(record.job_id, task, experiment, reported, settings.experiment_roots)
-    final = record.is_final(still_queued=bool(live and live.queued))
     detail: dict[str, object] = {"raw_state": record.raw_state, "exit_code": record.exit_code}
     if live is not None and live.reason:
         detail["reason"] = live.reason
-    role = stored.role if stored and stored.role else _role(logs, task.index)
-    return store.record_job(
-        record,
-        run_id=run.id,
-        task_index=task.index,
-        log_paths=logs,
-        final=final,
+    return _Planned(
+        record=record,
+        task=task,
+        experiment=experiment,
+        upstream=_upstream_job_id(live),
+        logs=logs,
+        final=record.is_final(still_queued=bool(live and live.queued)),
         detail=detail,
-        role=role,
+        role=stored.role if stored and stored.role else _role(logs, task.index),
+    )
+
+
+def _record(store: Store, plan: _Planned) -> Transition | None:
+    run = _run_for(store, plan.record, plan.task, plan.experiment, plan.upstream)
+    return store.record_job(
+        plan.record,
+        run_id=run.id,
+        task_index=plan.task.index,
+        log_paths=plan.logs,
+        final=plan.final,
+        detail=plan.detail,
+        role=plan.role,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eagle3_monitor.review.model import Evidence, Finding, RootCause, RunReview, TaskReview
+from eagle3_monitor.vocabulary import TaskVerdict
 
 REVIEW_SCHEMA = "eagle3-monitor.review/1"
 
@@ -15,6 +16,7 @@ def review_to_json(review: RunReview) -> dict[str, Any]:
         "path": str(review.path),
         "experiment": review.experiment,
         "verdict": str(review.verdict),
+        "headline": review.headline,
         "root_cause": _run_root_cause(review),
         "tasks": [_task(task) for task in review.tasks],
     }
@@ -40,6 +42,7 @@ def _task(task: TaskReview) -> dict[str, Any]:
         "index": task.index,
         "job_name": task.job_name,
         "job_id": task.job_id,
+        "role": str(task.role) if task.role else None,
         "verdict": str(task.verdict),
         "root_cause": _task_root_cause(task.root_cause),
         "findings": [_finding(finding) for finding in task.findings],
@@ -71,3 +74,13 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "line": finding.line,
         "text": finding.text,
     }
+
+
+def verdicts_of_document(document: dict[str, Any] | None) -> dict[int, TaskVerdict]:
+    """The task verdicts a stored review/1 document decided, by task index."""
+    verdicts: dict[int, TaskVerdict] = {}
+    for task in (document or {}).get("tasks") or []:
+        index, verdict = task.get("index"), task.get("verdict")
+        if isinstance(index, int) and verdict in set(TaskVerdict):
+            verdicts[index] = TaskVerdict(verdict)
+    return verdicts

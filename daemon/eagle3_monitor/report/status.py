@@ -18,17 +18,18 @@ def status_to_text(health: dict[str, Any], answer: dict[str, Any]) -> str:
         + (f"; SLACK BLOCKED: {slack.get('blocked')}" if slack.get("blocked") else ""),
     ]
     runs = answer.get("runs") or ([answer["run"]] if answer.get("run") else [])
-    if not answer.get("ok", True):
-        lines.append(f"error: {answer.get('error')}")
     for run in runs:
         title = run.get("experiment") or run.get("run_key")
-        lines.append(f"{title}  {run.get('job_base')}  user {run.get('user')}")
+        verdict = f"  {run['verdict']}" if run.get("verdict") else ""
+        lines.append(f"{title}  {run.get('job_base')}  user {run.get('user')}{verdict}")
+        if run.get("headline"):
+            lines.append(f"  {run['headline']}")
         for task in run.get("tasks", []):
-            final = "final" if task.get("final") else ""
             role = task.get("role") or ""
-            lines.append(
-                f"  {task['task']:<7} {role:<9} {task['job_id']:<10} {task['state']:<14} {final}"
-            )
+            job = task.get("job_id") or "-"
+            state = task.get("state") or "-"
+            word = str(task.get("verdict") or "").replace("_", " ")
+            lines.append(f"  {task['task']:<7} {role:<9} {job:<10} {state:<14} {word}")
         lines += _review_lines(run.get("review"))
     return "\n".join(lines) + "\n"
 

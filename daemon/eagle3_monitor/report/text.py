@@ -14,6 +14,7 @@ _COLOURS = {
     "timeout": "red",
     "cancelled": "yellow",
     "running": "cyan",
+    "blocked": "yellow",
     "not_run": "bright_black",
     "incomplete": "yellow",
 }
@@ -59,7 +60,7 @@ def _cause_block(review: RunReview, cause: RootCause, colour: bool) -> list[str]
             for item in cause.evidence
         ]
     lines.append(f"  fix: {cause.fix}")
-    blocked = [t for t in review.tasks if t.verdict is TaskVerdict.NOT_RUN and t.root_cause]
+    blocked = [t for t in review.tasks if t.verdict is TaskVerdict.BLOCKED]
     if blocked:
         lines.append("  blocked: " + ", ".join(task_label(t) for t in blocked))
     return lines

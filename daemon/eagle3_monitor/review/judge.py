@@ -1,21 +1,24 @@
-"""From what the scans found to a verdict and a root cause for one task. Pure functions.
+"""What a task's logs say, weighed with Slurm's word when it is known. Pure functions.
 
 Exit codes lie (launcher scripts exit 0 after a crash, the training script exports after a
-failed training), so the verdict weighs, in order: how Slurm ended the job, the exit trailer,
-lines that prove a failure whatever the exit code, errors not followed by a success line, and
-the acceptance-length gate for benchmarks.
+failed training), so the verdict weighs, in order: Slurm's final state and the kill lines it
+wrote, lines that prove a failure whatever the exit code, the exit trailer, errors not followed
+by a success line. A launcher task without its batch step's trailer and without a final Slurm
+state is still running. The benchmark's acceptance-length gate and the artifacts are weighed
+after this, in `review/decide.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import fmean
 
 from eagle3_monitor.review.layout import LogKind
 from eagle3_monitor.review.model import AcceptanceLength, Evidence, Finding, RootCause
 from eagle3_monitor.review.scanner import FileScan, Hit
 from eagle3_monitor.rules.model import RuleKind
+from eagle3_monitor.slurm.model import JobState, SlurmView
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX, Category, Role, TaskVerdict
 
 CAUSE_MIN_PRIORITY_WHEN_KILLED = 20
@@ -73,15 +76,25 @@ class Located:
         return Finding(category, self.hit.rule.id, self.log.scan.path, self.hit.line, self.hit.text)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Judgement:
+    """What the logs (and Slurm, when known) say of one task, before its artifacts and the
+    acceptance-length gate are weighed."""
+
     verdict: TaskVerdict
     role: Role | None
     root_cause: RootCause | None = None
-    findings: list[Finding] = field(default_factory=list)
+    findings: tuple[Finding, ...] = ()
     exit_code: int | None = None
     acceptance: AcceptanceLength | None = None
-    metrics: dict[str, list[float]] = field(default_factory=dict)
+    metrics: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    tail: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    verdict: TaskVerdict
+    root_cause: RootCause | None = None
 
 
 @dataclass
@@ -105,6 +118,11 @@ class _Evidence:
         trailer = self.exit
         return int(trailer.hit.groups["code"]) if trailer else None
 
+    @property
+    def has_batch_log(self) -> bool:
+        """The launcher's batch step writes the trailer: without it, the job has not ended."""
+        return any(log.kind is LogKind.SBATCH for log in self.logs)
+
 
 def determine_role(logs: Sequence[ScannedLog], index: int | None) -> Role | None:
     """The role from the script named in the batch trace, else the task log, else the index."""
@@ -116,32 +134,60 @@ def determine_role(logs: Sequence[ScannedLog], index: int | None) -> Role | None
     return ROLE_BY_TASK_INDEX.get(index) if index is not None else None
 
 
-def judge_task(logs: Sequence[ScannedLog], index: int | None, threshold: float) -> Judgement:
+def judge_task(
+    logs: Sequence[ScannedLog], index: int | None, slurm: SlurmView | None = None
+) -> Judgement:
+    """The task's verdict from its scanned logs and, when known, Slurm's view of its job."""
     role = determine_role(logs, index)
-    if not logs:
-        return Judgement(TaskVerdict.NOT_RUN, role)
     applicable = [located for located in _all_hits(logs) if _applies(located, role)]
     evidence = _Evidence(_current_attempt(applicable), role, [log for log in logs if log.current])
     acceptance = acceptance_length(evidence.of(RuleKind.METRIC))
-    judgement = _verdict(evidence, acceptance, threshold)
-    judgement.role = role
-    judgement.exit_code = evidence.exit_code
-    judgement.acceptance = acceptance
-    judgement.findings = _findings(applicable)
-    judgement.metrics = _metric_series(evidence.of(RuleKind.METRIC))
-    return judgement
+    judged = _judge(evidence, acceptance, slurm, bool(logs))
+    exit_code = evidence.exit_code
+    if exit_code is None and slurm is not None and slurm.final and slurm.started:
+        exit_code = slurm.exit_code
+    return Judgement(
+        verdict=judged.verdict,
+        role=role,
+        root_cause=judged.root_cause,
+        findings=tuple(_findings(applicable)),
+        exit_code=exit_code,
+        acceptance=acceptance,
+        metrics=_metric_series(evidence.of(RuleKind.METRIC)),
+        tail=tuple(_tail_evidence(evidence, 5)),
+    )
 
 
-def _metric_series(metrics: list[Located]) -> dict[str, list[float]]:
+def _judge(
+    evidence: _Evidence, acceptance: AcceptanceLength | None, slurm: SlurmView | None, logs: bool
+) -> _Verdict:
+    if slurm is not None and not slurm.final:
+        if not slurm.started:
+            return _Verdict(TaskVerdict.NOT_RUN)
+        return _Verdict(TaskVerdict.RUNNING, _failure_so_far(evidence))
+    if not logs and slurm is None:
+        return _Verdict(TaskVerdict.NOT_RUN)
+    if slurm is not None and not slurm.started and slurm.state is JobState.CANCELLED:
+        return _Verdict(TaskVerdict.CANCELLED, _slurm_cause(slurm, evidence, started=False))
+    return _verdict(evidence, acceptance, slurm)
+
+
+def _failure_so_far(evidence: _Evidence) -> RootCause | None:
+    """A running task's worst error so far (shown, not announced as its end)."""
+    best = _best(evidence.of(RuleKind.ERROR), CLEAR_CAUSE_PRIORITY)
+    return _root_cause(best, evidence) if best is not None else None
+
+
+def _metric_series(metrics: list[Located]) -> dict[str, tuple[float, ...]]:
     """The values of each metric in log order (first and last hits of long series)."""
     series: dict[str, list[float]] = {}
     for located in metrics:
         name = located.hit.rule.rule.metric or ""
         try:
             series.setdefault(name, []).append(float(located.hit.groups["value"]))
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
             continue
-    return series
+    return {name: tuple(values) for name, values in series.items()}
 
 
 def _all_hits(logs: Iterable[ScannedLog]) -> list[Located]:
@@ -171,35 +217,103 @@ def _current_attempt(hits: list[Located]) -> list[Located]:
 
 
 def _verdict(
-    evidence: _Evidence, acceptance: AcceptanceLength | None, threshold: float
-) -> Judgement:
-    role = evidence.role
+    evidence: _Evidence, acceptance: AcceptanceLength | None, slurm: SlurmView | None
+) -> _Verdict:
     errors = evidence.of(RuleKind.ERROR)
-    exit_code = evidence.exit_code
     terminations = _live_terminations(evidence)
-    if terminations:
-        ending = max(
-            terminations, key=lambda t: (_TERMINATION_WEIGHT.get(_category(t), 0), t.position)
-        )
-        verdict = _VERDICT_OF_TERMINATION.get(_category(ending), TaskVerdict.FAIL)
-        error = _best(errors, CAUSE_MIN_PRIORITY_WHEN_KILLED)
-        if verdict is TaskVerdict.CANCELLED and error and error.priority >= CLEAR_CAUSE_PRIORITY:
-            verdict = TaskVerdict.FAIL  # srun cancels the step after a task died: not a user
-        return Judgement(verdict, role, _root_cause(error or ending, evidence))
+    if terminations or (slurm is not None and slurm.ending and slurm.state is not JobState.FAILED):
+        return _killed(evidence, terminations, slurm)
+    exit_code = evidence.exit_code
+    if exit_code is None and slurm is not None and slurm.state is JobState.FAILED:
+        exit_code = slurm.exit_code if slurm.exit_code else 1
     failing = [located for located in evidence.hits if located.hit.rule.rule.fails_task]
-    if (exit_code is not None and exit_code != 0) or failing or _unresolved(errors, evidence):
-        return Judgement(TaskVerdict.FAIL, role, _failure_cause(errors, failing, evidence))
-    finished = (
-        exit_code == 0
-        or evidence.of(RuleKind.SUCCESS)
-        or evidence.of(RuleKind.DONE)
-        or acceptance is not None
+    ended = _ended(evidence, acceptance, slurm)
+    if (exit_code is not None and exit_code != 0) or failing:
+        return _Verdict(TaskVerdict.FAIL, _failure_cause(errors, failing, evidence, exit_code))
+    if _unresolved(errors, evidence):
+        # a launcher task still writing its log may yet hang or recover: running, with the
+        # error shown; a lone log (no batch step) has no trailer to wait for
+        cause = _failure_cause(errors, failing, evidence, exit_code)
+        still_running = not ended and evidence.has_batch_log
+        return _Verdict(TaskVerdict.RUNNING if still_running else TaskVerdict.FAIL, cause)
+    return _Verdict(TaskVerdict.PASS if ended else TaskVerdict.RUNNING)
+
+
+def _ended(
+    evidence: _Evidence, acceptance: AcceptanceLength | None, slurm: SlurmView | None
+) -> bool:
+    """The exit trailer or a final Slurm state says the job ended; a log without the launcher's
+    batch step (one task log, a local run) ended when it printed its last words."""
+    if evidence.exit is not None or (slurm is not None and slurm.final):
+        return True
+    if evidence.has_batch_log:
+        return False
+    return bool(
+        evidence.of(RuleKind.SUCCESS) or evidence.of(RuleKind.DONE) or acceptance is not None
     )
-    if not finished:
-        return Judgement(TaskVerdict.RUNNING, role)
-    if role is Role.BENCHMARK:
-        return _benchmark_gate(acceptance, threshold, evidence)
-    return Judgement(TaskVerdict.PASS, role)
+
+
+def _killed(evidence: _Evidence, terminations: list[Located], slurm: SlurmView | None) -> _Verdict:
+    """Slurm ended the job (its state, or the kill lines it wrote into the log). The verdict is
+    Slurm's; the cause is a clear error before the kill when there is one (a hung NCCL job that
+    hit its time limit failed of NCCL), else how Slurm ended it."""
+    ending = slurm.ending if slurm is not None else None
+    logged = (
+        max(terminations, key=lambda t: (_TERMINATION_WEIGHT.get(_category(t), 0), t.position))
+        if terminations
+        else None
+    )
+    if ending is not None:
+        verdict, category = ending[0], ending[1]
+    else:
+        assert logged is not None
+        category = _category(logged)
+        verdict = _VERDICT_OF_TERMINATION.get(category, TaskVerdict.FAIL)
+    error = _best(evidence.of(RuleKind.ERROR), CAUSE_MIN_PRIORITY_WHEN_KILLED)
+    by_user = slurm is not None and slurm.state is JobState.CANCELLED  # Slurm says who ended it
+    if verdict is TaskVerdict.CANCELLED and error and error.priority >= CLEAR_CAUSE_PRIORITY:
+        # from the log alone, a cancel after a clear error is srun ending the step after a
+        # task died, not a user
+        verdict = TaskVerdict.CANCELLED if by_user else TaskVerdict.FAIL
+    if error is not None:
+        return _Verdict(verdict, _root_cause(error, evidence))
+    if logged is not None and _category(logged) is category:
+        cause = _root_cause(logged, evidence)
+        return _Verdict(verdict, _with_canceller(cause, slurm))
+    assert slurm is not None
+    return _Verdict(verdict, _slurm_cause(slurm, evidence, started=True))
+
+
+def _slurm_cause(slurm: SlurmView, evidence: _Evidence, *, started: bool) -> RootCause:
+    """How Slurm ended a job whose logs do not say: its state, its last lines as evidence."""
+    ending = slurm.ending
+    category, summary = (ending[1], ending[2]) if ending else (Category.UNKNOWN, "Slurm")
+    if not started:
+        summary = "cancelled before it started"
+    rule = f"slurm-state-{slurm.state.lower().replace('_', '-')}"
+    fix = _SLURM_FIXES.get(category, "See the task's log and Slurm's record (sacct -j).")
+    cause = RootCause(category, rule, summary, fix, tuple(_tail_evidence(evidence, 3)))
+    return _with_canceller(cause, slurm)
+
+
+_SLURM_FIXES = {
+    Category.TIME_LIMIT: "Raise the task's time limit (slurm_config `time`) or give it less "
+    "work; re-run from this task.",
+    Category.HOST_OOM: "Give the task more host memory (--mem) or fewer processes per node; "
+    "the HF dump backend with device_map=auto needs less host memory than loading per rank.",
+    Category.NODE_FAILURE: "Not caused by the task: re-run it; if it repeats on one node, "
+    "exclude the node and tell the cluster admins.",
+    Category.PREEMPTED: "Re-submit, or use a partition/QoS that is not preemptible.",
+    Category.CANCELLED: "Cancelled by a user or admin, not by a limit: re-run the task when ready.",
+}
+
+
+def _with_canceller(cause: RootCause, slurm: SlurmView | None) -> RootCause:
+    """Name who cancelled the job when Slurm knows."""
+    who = slurm.cancelled_by if slurm is not None else None
+    if cause.category is not Category.CANCELLED or who is None:
+        return cause
+    return replace(cause, summary=f"{cause.summary} (cancelled by {who})")
 
 
 def _category(located: Located) -> Category:
@@ -238,7 +352,9 @@ def _best(errors: list[Located], min_priority: int = 0) -> Located | None:
     return min(candidates, key=lambda e: (-e.priority, e.position))
 
 
-def _failure_cause(errors: list[Located], failing: list[Located], evidence: _Evidence) -> RootCause:
+def _failure_cause(
+    errors: list[Located], failing: list[Located], evidence: _Evidence, exit_code: int | None
+) -> RootCause:
     best = _best(errors)
     if best is not None:
         return _root_cause(best, evidence)
@@ -254,7 +370,7 @@ def _failure_cause(errors: list[Located], failing: list[Located], evidence: _Evi
             first.hit.rule.rule.fix_for(evidence.role),
             _evidence_for(first, evidence),
         )
-    return _unknown_cause(evidence)
+    return _unknown_cause(evidence, exit_code)
 
 
 def _root_cause(cause: Located, evidence: _Evidence) -> RootCause:
@@ -296,11 +412,10 @@ def _evidence_for(cause: Located, evidence: _Evidence) -> tuple[Evidence, ...]:
     return tuple(located.evidence() for located in chosen[:MAX_EVIDENCE])
 
 
-def _unknown_cause(evidence: _Evidence) -> RootCause:
-    code = evidence.exit_code
+def _unknown_cause(evidence: _Evidence, exit_code: int | None) -> RootCause:
     summary = (
-        f"exited with code {code} and no recognised error"
-        if code
+        f"exited with code {exit_code} and no recognised error"
+        if exit_code
         else "failed with no recognised error"
     )
     return RootCause(
@@ -310,32 +425,6 @@ def _unknown_cause(evidence: _Evidence) -> RootCause:
         "Read the last lines of the task's log (evidence); if this failure repeats, add a rule.",
         tuple(_tail_evidence(evidence, 5)),
     )
-
-
-def _benchmark_gate(
-    acceptance: AcceptanceLength | None, threshold: float, evidence: _Evidence
-) -> Judgement:
-    if acceptance is None:
-        cause = RootCause(
-            Category.EMPTY_OUTPUT,
-            "no-acceptance-length",
-            "the benchmark finished without reporting an acceptance length",
-            "Check that the benchmark loaded the draft (export/) and wrote its results; "
-            "look for errors in its log.",
-            tuple(_tail_evidence(evidence, 3)),
-        )
-        return Judgement(TaskVerdict.FAIL, Role.BENCHMARK, cause)
-    if acceptance.value < threshold:
-        cause = RootCause(
-            Category.LOW_ACCEPTANCE,
-            "acceptance-threshold",
-            f"acceptance length {acceptance.value:.2f} is below the threshold {threshold:.2f}",
-            "Train the draft longer or on more data (more task_0 samples, more epochs), or tune "
-            "the draft head; then re-run training (task_2) and the benchmark (task_3).",
-            (acceptance.evidence,),
-        )
-        return Judgement(TaskVerdict.FAIL, Role.BENCHMARK, cause)
-    return Judgement(TaskVerdict.PASS, Role.BENCHMARK)
 
 
 def _tail_evidence(evidence: _Evidence, count: int) -> list[Evidence]:
@@ -348,22 +437,32 @@ def _tail_evidence(evidence: _Evidence, count: int) -> list[Evidence]:
 
 def acceptance_length(metrics: list[Located]) -> AcceptanceLength | None:
     """The run's acceptance length: the last overall value in any known form; when only
-    per-topic values were printed, their mean."""
+    per-topic values were printed, their mean. `bound` is the benchmark's own threshold when
+    it printed its gate (`REGRESSION: 1.87 < 2.1`, `AR 1.93 < lower bound 2.1`)."""
     values = [m for m in metrics if m.hit.rule.rule.metric == "acceptance_length"]
     per_topic: dict[str, float] = {}
     overall: Located | None = None
     for located in values:
-        topic = located.hit.groups.get("topic", "")
+        topic = located.hit.groups.get("topic") or ""
         if topic and topic.lower() not in OVERALL_TOPICS:
             per_topic[topic] = float(located.hit.groups["value"])
         else:
             overall = located
     if overall is not None:
-        return AcceptanceLength(float(overall.hit.groups["value"]), overall.evidence(), per_topic)
+        value = float(overall.hit.groups["value"])
+        return AcceptanceLength(value, overall.evidence(), per_topic, _bound(overall))
     if per_topic:
         last = values[-1]
         return AcceptanceLength(fmean(per_topic.values()), last.evidence(), per_topic)
     return None
+
+
+def _bound(located: Located) -> float | None:
+    text = located.hit.groups.get("threshold")
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _findings(hits: list[Located]) -> list[Finding]:

@@ -158,7 +158,10 @@ def _tasks_in(directory: Path) -> list[TaskLogs]:
     for file in loose:
         log = parse_log_name(file, None)
         name = _task_name_of_loose_log(log, file)
-        task = tasks.setdefault(name, TaskLogs(name, _index_from_names(name, log), None))
+        index = _index_from_names(name, log)
+        if task_dirs and log.kind is LogKind.OTHER and index is None:
+            continue  # a stray log beside the task directories (notes, nohup.out): no task
+        task = tasks.setdefault(name, TaskLogs(name, index, None))
         task.logs.append(log)
     if not tasks and _looks_like_experiment_root(children):
         raise UnusableInputError(_experiments_message(directory, children))

@@ -1,11 +1,13 @@
-"""What a review says: plain data, shared by the judge, the reports and (later) the daemon."""
+"""What a review says: frozen data, decided once (`review/decide.py`) and then only rendered, by
+the reports, the Slack messages, the stored review and `status` alike."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eagle3_monitor.validate.model import Validation
+from eagle3_monitor.slurm.model import SlurmView
+from eagle3_monitor.validate.model import TaskValidation, Validation
 from eagle3_monitor.vocabulary import Category, Role, RunVerdict, TaskVerdict
 
 
@@ -38,14 +40,16 @@ class RootCause:
 
 @dataclass(frozen=True)
 class AcceptanceLength:
-    """The benchmark's acceptance length (AR) and where it was read."""
+    """The benchmark's acceptance length (AR), where it was read, and the benchmark's own bound
+    when it printed its gate."""
 
     value: float
     evidence: Evidence
     per_topic: dict[str, float] = field(default_factory=dict)
+    bound: float | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TaskReview:
     task: str | None
     index: int | None
@@ -55,25 +59,46 @@ class TaskReview:
     role: Role | None
     verdict: TaskVerdict
     root_cause: RootCause | None = None
-    findings: list[Finding] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
+    findings: tuple[Finding, ...] = ()
+    logs: tuple[Path, ...] = ()
     exit_code: int | None = None
     acceptance: AcceptanceLength | None = None
-    problems: list[str] = field(default_factory=list)
-    metrics: dict[str, list[float]] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    metrics: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    checks: TaskValidation | None = None  # its artifact checks, when it has a role
+    slurm: SlurmView | None = None  # what Slurm said of its job, when asked
+
+    @property
+    def label(self) -> str:
+        return self.task or self.name
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as people read it: `cancelled by alice` when Slurm knows who."""
+        who = self.slurm.cancelled_by if self.slurm is not None else None
+        if self.verdict is TaskVerdict.CANCELLED and who:
+            return f"cancelled by {who}"
+        return self.verdict.label
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunReview:
     path: Path
     experiment: str | None
     verdict: RunVerdict
-    tasks: list[TaskReview]
-    root_cause: RootCause | None = None
+    tasks: tuple[TaskReview, ...]
+    headline: str
+    validation: Validation  # the same verdict, told as artifact checks (`validate`)
     root_cause_task: TaskReview | None = None
     threshold: float = 2.1
     job_name: str | None = None
-    validation: Validation | None = None
+
+    @property
+    def root_cause(self) -> RootCause | None:
+        return self.root_cause_task.root_cause if self.root_cause_task else None
+
+    def task_at(self, index: int | None) -> TaskReview | None:
+        return next((task for task in self.tasks if task.index == index), None)
 
     def rerun_skip_indices(self) -> list[int]:
         """Tasks to skip in a re-run: those that passed."""

@@ -1,77 +1,119 @@
-"""Review a whole experiment (or one task, or one log file): scan, judge each task, then find
-the run's root cause. This is what `eagle3-monitor review` and the daemon call."""
+"""Review a whole experiment (or one task, or one log file): scan each task's logs, judge them,
+check the artifacts, then decide (`review/decide.py`). This is what `eagle3-monitor review`,
+`validate` and the daemon call; only this module and the scanner touch files."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
-from eagle3_monitor.review.judge import ScannedLog, judge_task
+from eagle3_monitor.review.decide import RunFacts, TaskFacts, decide_run, decide_task
+from eagle3_monitor.review.judge import Judgement, ScannedLog, judge_task
 from eagle3_monitor.review.layout import Experiment, LogFile, LogKind, TaskLogs, discover
-from eagle3_monitor.review.model import RootCause, RunReview, TaskReview
+from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.rules.catalog import Catalog
+from eagle3_monitor.slurm.model import SlurmView
 from eagle3_monitor.validate.run import (
+    DEFAULT_HIDDEN_STATES_MIN_SHARE,
+    ArtifactReport,
+    ArtifactTask,
     ArtifactTemplates,
     ValidationSettings,
-    apply_validation,
-    validate_tasks,
+    check_artifacts,
 )
-from eagle3_monitor.vocabulary import (
-    DEFAULT_ACCEPTANCE_THRESHOLD,
-    Category,
-    RunVerdict,
-    TaskVerdict,
-)
+from eagle3_monitor.vocabulary import DEFAULT_ACCEPTANCE_THRESHOLD, TaskVerdict
 
 _FILE_ORDER = {LogKind.TASK: 0, LogKind.LOCAL: 1, LogKind.OTHER: 2, LogKind.SBATCH: 3}
-_CAUSED_UPSTREAM = {Category.MISSING_INPUT, Category.DEPENDENCY_NEVER_SATISFIED}
 
 
 @dataclass(frozen=True)
 class ReviewSettings:
     threshold: float = DEFAULT_ACCEPTANCE_THRESHOLD
-    hidden_states_min_share: float = 0.9
+    hidden_states_min_share: float = DEFAULT_HIDDEN_STATES_MIN_SHARE
     artifacts: ArtifactTemplates = field(default_factory=ArtifactTemplates)
     # The daemon's check that a log may be quoted for this run (monitor/access.py); None: all.
     may_read: Callable[[Path], bool] | None = None
 
     def validation(self) -> ValidationSettings:
-        return ValidationSettings(self.threshold, self.hidden_states_min_share, self.artifacts)
+        return ValidationSettings(self.hidden_states_min_share, self.artifacts)
 
 
-def review_path(path: Path, catalog: Catalog, settings: ReviewSettings | None = None) -> RunReview:
+@dataclass(frozen=True)
+class _ScannedTask:
+    task: TaskLogs
+    logs: tuple[ScannedLog, ...]
+    problems: tuple[str, ...]
+    judgement: Judgement
+
+
+def review_path(
+    path: Path,
+    catalog: Catalog,
+    settings: ReviewSettings | None = None,
+    slurm: Mapping[int, SlurmView] | None = None,
+) -> RunReview:
     """Review whatever is at `path`; UnusableInputError when nothing there can be reviewed.
-    For a whole experiment the artifacts are validated too, and count in the verdicts."""
-    settings = settings or ReviewSettings()
-    experiment = discover(path)
-    tasks = [review_task(task, catalog, settings) for task in experiment.tasks]
-    problems = [problem for task in tasks for problem in task.problems]
-    if problems and not any(task.logs for task in tasks):
+    For a whole experiment the artifacts are checked too, and count in the verdicts.
+    `slurm`: Slurm's view of each task's job, by task index, when it was asked."""
+    review = review_experiment(discover(path), catalog, settings, slurm)
+    problems = [problem for task in review.tasks for problem in task.problems]
+    if problems and not any(task.logs for task in review.tasks):
         raise UnusableInputError(problems[0])
-    validation = None
-    if experiment.is_experiment_dir:
-        validation = validate_tasks(experiment, tasks, settings.validation())
-        apply_validation(tasks, validation)
-    review = assemble_run(experiment, tasks, settings)
-    review.validation = validation
     return review
 
 
 def validate_path(
-    path: Path, catalog: Catalog, settings: ReviewSettings | None = None
+    path: Path,
+    catalog: Catalog,
+    settings: ReviewSettings | None = None,
+    slurm: Mapping[int, SlurmView] | None = None,
 ) -> RunReview:
     """`review_path` for `validate`: the path must be a whole experiment directory."""
     if path.is_file() or (path.is_dir() and not discover(path).is_experiment_dir):
         raise UnusableInputError(
             f"{path}: validate needs an experiment directory (cicd_<epoch>/), not a task or a file"
         )
-    return review_path(path, catalog, settings)
+    return review_path(path, catalog, settings, slurm)
 
 
-def review_task(task: TaskLogs, catalog: Catalog, settings: ReviewSettings) -> TaskReview:
+def review_experiment(
+    experiment: Experiment,
+    catalog: Catalog,
+    settings: ReviewSettings | None = None,
+    slurm: Mapping[int, SlurmView] | None = None,
+) -> RunReview:
+    """Scan, judge, check the artifacts, decide. Never raises for a task's unreadable logs:
+    they are the task's `problems`, and Slurm's view still counts."""
+    settings = settings or ReviewSettings()
+    views = slurm or {}
+    scanned = [
+        _scan_task(task, catalog, settings, views.get(_key(task))) for task in experiment.tasks
+    ]
+    artifacts = _check_artifacts(experiment, scanned, settings)
+    tasks = [
+        decide_task(_facts(item, views.get(_key(item.task)), artifacts), item.judgement,
+                    settings.threshold)
+        for item in scanned
+    ]  # fmt: skip
+    facts = RunFacts(
+        experiment.path,
+        experiment.experiment_id,
+        _pipeline_job_name(experiment),
+        settings.threshold,
+    )
+    return decide_run(facts, tasks)
+
+
+def _key(task: TaskLogs) -> int:
+    return task.index if task.index is not None else -1
+
+
+def _scan_task(
+    task: TaskLogs, catalog: Catalog, settings: ReviewSettings, slurm: SlurmView | None
+) -> _ScannedTask:
     """Scan every log of one task and judge it."""
     current = set(task.current_logs())
     scanned: list[ScannedLog] = []
@@ -86,22 +128,50 @@ def review_task(task: TaskLogs, catalog: Catalog, settings: ReviewSettings) -> T
             problems.append(str(error))
             continue
         scanned.append(ScannedLog(order, log.kind, log in current, scan))
-    judgement = judge_task(scanned, task.index, settings.threshold)
-    return TaskReview(
+    judgement = judge_task(scanned, task.index, slurm)
+    return _ScannedTask(task, tuple(scanned), tuple(problems), judgement)
+
+
+def _check_artifacts(
+    experiment: Experiment, scanned: list[_ScannedTask], settings: ReviewSettings
+) -> ArtifactReport | None:
+    """The artifacts of a whole experiment's tasks that ended (or were skipped with their
+    artifacts in place); running tasks are left alone."""
+    if not experiment.is_experiment_dir:
+        return None
+    wanted = [
+        ArtifactTask(
+            item.task.index,
+            item.judgement.role,
+            item.task.directory,
+            ran=item.judgement.verdict.is_final,
+            train_losses=item.judgement.metrics.get("train_loss", ()),
+        )
+        for item in scanned
+        if item.task.index is not None
+        and item.judgement.role is not None
+        and item.judgement.verdict is not TaskVerdict.RUNNING
+    ]
+    return check_artifacts(experiment.path, wanted, settings.validation())
+
+
+def _facts(
+    item: _ScannedTask, slurm: SlurmView | None, artifacts: ArtifactReport | None
+) -> TaskFacts:
+    task = item.task
+    checks = artifacts.checks.get(task.index) if artifacts and task.index is not None else None
+    benchmark = artifacts.benchmark if artifacts else None
+    return TaskFacts(
         task=task.task_label,
         index=task.index,
         name=task.name,
         job_name=task.slurm_job_name or task.name,
-        job_id=task.latest_job_id,
-        role=judgement.role,
-        verdict=judgement.verdict,
-        root_cause=judgement.root_cause,
-        findings=judgement.findings,
-        logs=[log.scan.path for log in scanned],
-        exit_code=judgement.exit_code,
-        acceptance=judgement.acceptance,
-        problems=problems,
-        metrics=judgement.metrics,
+        job_id=task.latest_job_id or (slurm.job_id if slurm else None),
+        logs=tuple(log.scan.path for log in item.logs),
+        problems=item.problems,
+        slurm=slurm,
+        checks=checks,
+        benchmark=benchmark,
     )
 
 
@@ -109,85 +179,11 @@ def _file_order(log: LogFile) -> tuple[int, int, str]:
     return (_FILE_ORDER[log.kind], -log.restart, log.path.name)
 
 
-def assemble_run(
-    experiment: Experiment, tasks: list[TaskReview], settings: ReviewSettings
-) -> RunReview:
-    verdict = run_verdict(tasks)
-    headline = headline_task(tasks)
-    _mark_blocked_tasks(tasks, headline)
-    return RunReview(
-        path=experiment.path,
-        experiment=experiment.experiment_id,
-        verdict=verdict,
-        tasks=tasks,
-        root_cause=headline.root_cause if headline else None,
-        root_cause_task=headline,
-        threshold=settings.threshold,
-        job_name=_pipeline_job_name(experiment, tasks),
-    )
-
-
-def run_verdict(tasks: list[TaskReview]) -> RunVerdict:
-    if any(task.verdict.is_failure for task in tasks):
-        return RunVerdict.FAIL
-    if any(task.verdict in (TaskVerdict.RUNNING, TaskVerdict.NOT_RUN) for task in tasks):
-        return RunVerdict.INCOMPLETE
-    return RunVerdict.PASS
-
-
-def headline_task(tasks: list[TaskReview]) -> TaskReview | None:
-    """The task whose failure explains the run.
-
-    A failed task that later tasks got past (they passed: `afterany` with allow_to_fail) was
-    tolerated. The first failure that was not tolerated is the headline; when it only lacks
-    input from upstream, an earlier failed task is the real cause."""
-    failed = [task for task in tasks if task.verdict.is_failure]
-    if not failed:
-        return None
-    ordered = sorted(tasks, key=lambda task: task.index if task.index is not None else 1 << 30)
-    blocking = [task for task in failed if not _passed_after(task, ordered)]
-    headline = blocking[0] if blocking else failed[-1]
-    cause = headline.root_cause
-    if cause is not None and cause.category in _CAUSED_UPSTREAM:
-        upstream = [task for task in failed if _before(task, headline)]
-        if upstream:
-            return upstream[-1]
-    return headline
-
-
-def _passed_after(task: TaskReview, ordered: list[TaskReview]) -> bool:
-    later = ordered[ordered.index(task) + 1 :]
-    return any(other.verdict is TaskVerdict.PASS for other in later)
-
-
-def _before(task: TaskReview, other: TaskReview) -> bool:
-    return task.index is not None and other.index is not None and task.index < other.index
-
-
-def _mark_blocked_tasks(tasks: list[TaskReview], headline: TaskReview | None) -> None:
-    """Tasks that never ran after a failure were blocked by it (Slurm: afterok never satisfied)."""
-    if headline is None or headline.index is None:
-        return
-    for task in tasks:
-        if (
-            task.verdict is TaskVerdict.NOT_RUN
-            and task.index is not None
-            and task.index > headline.index
-        ):
-            category = headline.root_cause.category if headline.root_cause else Category.UNKNOWN
-            task.root_cause = RootCause(
-                Category.DEPENDENCY_NEVER_SATISFIED,
-                "upstream-failed",
-                f"never ran: {headline.task} failed ({category})",
-                f"Fix {headline.task} first, then re-run from it.",
-            )
-
-
-def _pipeline_job_name(experiment: Experiment, tasks: list[TaskReview]) -> str | None:
+def _pipeline_job_name(experiment: Experiment) -> str | None:
     name = experiment.metadata.get("job_name")
     if isinstance(name, str) and name:
         return name
-    for task in tasks:
+    for task in experiment.tasks:
         if task.index is not None and task.name.endswith(f"_{task.index}"):
             return task.name[: -len(f"_{task.index}")]
     return None

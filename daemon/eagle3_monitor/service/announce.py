@@ -1,87 +1,112 @@
-"""From what the store knows to what Slack is told. Announcements are derived from the database,
-not from in-memory events, so a restart at any moment loses nothing and repeats nothing: a job
-is announced when the outbox holds its key, and every cycle announces what still lacks one."""
+"""From decisions to notifications. Announcements are derived from the database and the run's
+review, never from in-memory events, so a restart at any moment loses nothing and repeats
+nothing: a job is announced when the outbox holds its key. What a message says comes from the
+review (`review/decide.py`), never decided here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from eagle3_monitor.config import MonitorConfig
 from eagle3_monitor.monitor.follow import JobProgress, quiet_seconds
-from eagle3_monitor.review.model import Evidence, RootCause, RunReview, TaskReview
-from eagle3_monitor.review.run import ReviewSettings, review_path
-from eagle3_monitor.rules.catalog import Catalog
+from eagle3_monitor.review.decide import current_verdicts
+from eagle3_monitor.review.model import Evidence, RootCause, RunReview
 from eagle3_monitor.slack.compose import run_finished_message, run_header, task_message
 from eagle3_monitor.slack.messages import (
     Message,
     RunHeader,
     TaskLine,
     early_alert_message,
+    finished_message,
     parent_message,
     recovered_message,
+    review_failed_message,
     stalled_message,
 )
-from eagle3_monitor.slack.outbox import enqueue
-from eagle3_monitor.state.store import Store, StoredJob, StoredRun
+from eagle3_monitor.slack.outbox import Event, Notification, Outbox
+from eagle3_monitor.state.store import StoredJob, StoredRun
 from eagle3_monitor.vocabulary import Category, Role, TaskVerdict
-
-# How Slurm's final state overrides a review that did not see the end in the logs.
-_STATE_CAUSES = {
-    "TIMEOUT": (TaskVerdict.TIMEOUT, Category.TIME_LIMIT, "Slurm killed the job at its time limit"),
-    "OUT_OF_MEMORY": (TaskVerdict.FAIL, Category.HOST_OOM, "Slurm: the job ran out of memory"),
-    "NODE_FAIL": (TaskVerdict.FAIL, Category.NODE_FAILURE, "Slurm: a node of the job failed"),
-    "PREEMPTED": (TaskVerdict.FAIL, Category.PREEMPTED, "Slurm: the job was preempted"),
-    "CANCELLED": (TaskVerdict.CANCELLED, Category.CANCELLED, "Slurm: the job was cancelled"),
-}
 
 
 @dataclass(frozen=True)
 class Announcer:
-    store: Store
-    catalog: Catalog
+    outbox: Outbox
     config: MonitorConfig
 
     def channel(self, run: StoredRun) -> str:
         return self.config.slack.channel_for(run.job_base, run.user)
 
-    def ensure_parents(self) -> None:
+    def parent(self, run: StoredRun, jobs: Sequence[StoredJob]) -> None:
         """Every run gets its parent message once."""
-        for run in self.store.runs():
-            enqueue(self.store, key=f"run{run.id}:parent", run_id=run.id, kind="parent",
-                    channel=self.channel(run), message=self._parent(run, None))  # fmt: skip
+        message = parent_message(_header(run, jobs, {}))
+        self.outbox.add(Notification.parent(run.id), self.channel(run), message)
 
-    def update_parent(self, run: StoredRun, event: str | int, review: RunReview | None) -> None:
-        enqueue(self.store, key=f"run{run.id}:update:{event}", run_id=run.id, kind="update",
-                channel=self.channel(run), message=self._parent(run, review))  # fmt: skip
+    def progress_update(
+        self,
+        run: StoredRun,
+        jobs: Sequence[StoredJob],
+        decided: Mapping[int, TaskVerdict],
+        cause: str,
+    ) -> None:
+        """The parent edited after Slurm moved a job: decided tasks keep their verdicts."""
+        message = parent_message(_header(run, jobs, decided))
+        self.outbox.add(Notification.update(run.id, cause), self.channel(run), message)
 
-    def unannounced_final_jobs(self) -> list[tuple[StoredRun, StoredJob]]:
-        rows = self.store.connection.execute(
-            "SELECT j.id FROM jobs j WHERE j.final = 1 AND j.run_id IS NOT NULL AND NOT EXISTS"
-            " (SELECT 1 FROM outbox o WHERE o.idempotency_key = 'job' || j.id || ':final')"
-            " ORDER BY j.id"
-        ).fetchall()
-        found = []
-        for (row,) in rows:
-            job = self.store.job_by_row(row)
-            run = self.store.run(job.run_id) if job and job.run_id is not None else None
-            if job and run:
-                found.append((run, job))
-        return found
+    def review(
+        self, run: StoredRun, jobs: Sequence[StoredJob], review: RunReview, review_id: int
+    ) -> list[StoredJob]:
+        """After a review, in task order: each job whose task it decided for good gets its final
+        reply; a task blocked before Slurm ever listed its job (sacct may not show a job pending
+        on a dependency) gets its reply now, and its job, when it shows up never having run, is
+        covered by it. The parent shows the review; the summary follows the last reply. Returns
+        the jobs announced now."""
+        channel = self.channel(run)
+        mention = self.config.slack.mention_for(run.user)
+        by_task = _jobs_by_task(jobs)
+        announced = []
+        for task in sorted(review.tasks, key=lambda task: _order(task.index)):
+            task_jobs = by_task.pop(task.index, [])
+            said_for_task = Notification.blocked_task(run.id, task.index)
+            if not task_jobs and task.verdict is TaskVerdict.BLOCKED and task.index is not None:
+                self.outbox.add(said_for_task, channel, task_message(review, task, mention))
+            for job in task_jobs:
+                if not job.slurm_view().started and self.outbox.has(said_for_task):
+                    self.outbox.cover(Notification.final(run.id, job.row), said_for_task)
+                    continue
+                message = self._final_reply(job, task_jobs, review, mention)
+                if message is not None and self.outbox.add(
+                    Notification.final(run.id, job.row), channel, message
+                ):
+                    announced.append(job)
+        for job in _in_task_order(jobs):  # a safety net: an ended job is never left unsaid
+            if job.final and not self.outbox.has(Notification.final(run.id, job.row)):
+                text = f"{_label(job)} ended {job.state}; its task is not in the review"
+                self.outbox.add(Notification.final(run.id, job.row), channel, Message(text))
+                announced.append(job)
+        header = run_header(review, user=run.user, cluster=run.cluster)
+        self.outbox.add(
+            Notification.update(run.id, f"review{review_id}"), channel, parent_message(header)
+        )
+        if _finished(jobs, review):
+            self.outbox.add(Notification.finished(run.id), channel, run_finished_message(review))
+        return announced
 
-    def announce_job(self, run: StoredRun, job: StoredJob, review: RunReview | None) -> None:
-        """The final-state reply of one job, and the run's end when it was the last."""
-        task = _task_of(review, job) if review else None
-        message = self._job_message(run, job, review, task)
-        enqueue(self.store, key=f"job{job.row}:final", run_id=run.id, job=job.row, kind="reply",
-                channel=self.channel(run), message=message)  # fmt: skip
-        self.update_parent(run, job.row, review)
-        if review is not None and self._run_finished(run, review):
-            enqueue(self.store, key=f"run{run.id}:finished", run_id=run.id, kind="reply",
-                    channel=self.channel(run), message=run_finished_message(review))  # fmt: skip
+    def review_failed(self, run: StoredRun, jobs: Sequence[StoredJob], reason: str) -> None:
+        """The review raised twice: each ended job says so, with how Slurm ended it."""
+        channel = self.channel(run)
+        for job in _in_task_order(jobs):
+            if job.final:
+                ending = f"{job.state}" + (f" (exit {job.exit_code})" if job.exit_code else "")
+                message = review_failed_message(_label(job), job.role or "?", ending, reason)
+                self.outbox.add(Notification.final(run.id, job.row), channel, message)
+        if jobs and all(job.final for job in jobs):
+            summary = finished_message("fail", f"the run's review failed: {reason}", [])
+            self.outbox.add(Notification.finished(run.id), channel, summary)
 
-    def announce_progress(self, run: StoredRun, progress: JobProgress, now: float) -> None:
+    def progress(self, run: StoredRun, progress: JobProgress, now: float) -> None:
         """While a job runs: a fatal error in its log (once), a stall (once per silence) and
         the recovery from it."""
         job = progress.job
@@ -91,70 +116,96 @@ class Announcer:
             cause = early_cause(progress, _role(job))
             mention = self.config.slack.mention_for(run.user)
             message = early_alert_message(_label(job), role, job.display_id, cause, mention=mention)
-            enqueue(self.store, key=f"job{job.row}:early", run_id=run.id, job=job.row,
-                    kind="reply", channel=channel, message=message)  # fmt: skip
+            self.outbox.add(Notification.early(run.id, job.row), channel, message)
         quiet = quiet_seconds(progress, _parse_time(job.start), now)
         if quiet is None:
             return
-        stalls, recoveries = self._stall_episodes(job.row)
+        stalls = self.outbox.count(job.row, Event.STALL)
+        recoveries = self.outbox.count(job.row, Event.RECOVERED)
         limit = self.config.daemon.stall_after_seconds(job.role)
         if quiet >= limit and stalls == recoveries:
             message = stalled_message(_label(job), role, int(quiet // 60), progress.last_line)
-            enqueue(self.store, key=f"job{job.row}:stall:{stalls + 1}", run_id=run.id,
-                    job=job.row, kind="reply", channel=channel, message=message)  # fmt: skip
+            self.outbox.add(Notification.stall(run.id, job.row, stalls + 1), channel, message)
         elif quiet < limit and stalls > recoveries:
-            enqueue(self.store, key=f"job{job.row}:recovered:{stalls}", run_id=run.id,
-                    job=job.row, kind="reply", channel=channel,
-                    message=recovered_message(_label(job), role))  # fmt: skip
+            message = recovered_message(_label(job), role)
+            self.outbox.add(Notification.recovered(run.id, job.row, stalls), channel, message)
 
-    def _stall_episodes(self, job_row: int) -> tuple[int, int]:
-        """(stall alerts, recovery notes) already in the outbox for this job."""
-        counts = self.store.connection.execute(
-            "SELECT SUM(idempotency_key LIKE ?), SUM(idempotency_key LIKE ?) FROM outbox",
-            (f"job{job_row}:stall:%", f"job{job_row}:recovered:%"),
-        ).fetchone()
-        return int(counts[0] or 0), int(counts[1] or 0)
+    def _final_reply(
+        self,
+        job: StoredJob,
+        jobs: Sequence[StoredJob],
+        review: RunReview,
+        mention: str | None,
+    ) -> Message | None:
+        """The reply of a job the review decided for good; None while its task is undecided."""
+        task = review.task_at(job.task_index)
+        latest = _latest_per_task(jobs).get(job.task_index)
+        if latest is not None and latest.row != job.row:
+            if not job.final:
+                return None
+            return Message(f"{_label(job)}: job {job.display_id} ({job.state}) was replaced by "
+                           f"job {latest.display_id}")  # fmt: skip
+        if task is None or not task.verdict.is_final:
+            return None
+        return task_message(review, task, mention=mention)
 
-    def _run_finished(self, run: StoredRun, review: RunReview) -> bool:
-        """Every task the experiment has is a job Slurm ended (sacct may lag for the last), and
-        each has had its own reply, so the summary comes last."""
-        jobs = self.store.jobs_of_run(run.id)
-        indices = {job.task_index for job in jobs}
-        expected = {task.index for task in review.tasks if task.index is not None}
-        announced = all(self._has_key(f"job{job.row}:final") for job in jobs)
-        return bool(jobs) and all(job.final for job in jobs) and expected <= indices and announced
 
-    def _has_key(self, key: str) -> bool:
-        found = self.store.connection.execute(
-            "SELECT 1 FROM outbox WHERE idempotency_key = ?", (key,)
-        ).fetchone()
-        return found is not None
+def _finished(jobs: Sequence[StoredJob], review: RunReview) -> bool:
+    """Every task is decided for good and has had its reply: a task with a job once the job's
+    task is final; a task Slurm has not listed a job for only when blocked (its reply was said
+    for the task). Tasks before the first job's were skipped by a re-run."""
+    indices = {job.task_index for job in jobs if job.task_index is not None}
+    if not indices:
+        return False
+    for task in review.tasks:
+        if task.index is None or task.index < min(indices):
+            continue
+        if task.index in indices and not task.verdict.is_final:
+            return False
+        if task.index not in indices and task.verdict is not TaskVerdict.BLOCKED:
+            return False
+    return True
 
-    def _job_message(
-        self, run: StoredRun, job: StoredJob, review: RunReview | None, task: TaskReview | None
-    ) -> Message:
-        mention = self.config.slack.mention_for(run.user)
-        if _blocked(job) or _blocked_in_review(task):
-            role = f" ({job.role})" if job.role else ""
-            reason = "it never ran because an earlier task failed"
-            return Message(f":no_entry: {_label(job)}{role} blocked: {reason}")
-        if task is not None and review is not None:
-            overridden = with_slurm_state(task, job)
-            return task_message(review, overridden, mention=mention)
-        return Message(
-            f"{_label(job)} ended {job.state} (exit {job.exit_code}); no logs found to review"
-        )
 
-    def _parent(self, run: StoredRun, review: RunReview | None) -> Message:
-        if review is not None:
-            return parent_message(run_header(review, user=run.user, cluster=run.cluster))
-        lines = [
-            TaskLine(_label(job), job.role or "?", _slurm_word(job))
-            for job in self.store.jobs_of_run(run.id)
-        ]
-        return parent_message(
-            RunHeader(run.job_base, run.experiment_id, run.user, run.cluster, lines)
-        )
+def _header(
+    run: StoredRun, jobs: Sequence[StoredJob], decided: Mapping[int, TaskVerdict]
+) -> RunHeader:
+    latest = _latest_per_task(jobs)
+    slurm = {index: job.slurm_view() for index, job in latest.items() if index is not None}
+    verdicts = current_verdicts(slurm, decided)
+    lines = [
+        TaskLine(f"task_{index}", _role_of(latest.get(index)), verdict.label)
+        for index, verdict in verdicts.items()
+    ]
+    return RunHeader(run.job_base, run.experiment_id, run.user, run.cluster, lines)
+
+
+def _role_of(job: StoredJob | None) -> str:
+    return job.role if job is not None and job.role else "?"
+
+
+def _jobs_by_task(jobs: Sequence[StoredJob]) -> dict[int | None, list[StoredJob]]:
+    by_task: dict[int | None, list[StoredJob]] = {}
+    for job in _in_task_order(jobs):
+        by_task.setdefault(job.task_index, []).append(job)
+    return by_task
+
+
+def _order(index: int | None) -> int:
+    return -1 if index is None else index
+
+
+def _latest_per_task(jobs: Sequence[StoredJob]) -> dict[int | None, StoredJob]:
+    latest: dict[int | None, StoredJob] = {}
+    for job in jobs:  # ordered by task index, then submit time
+        latest[job.task_index] = job
+    return latest
+
+
+def _in_task_order(jobs: Sequence[StoredJob]) -> list[StoredJob]:
+    return sorted(
+        jobs, key=lambda job: (job.task_index if job.task_index is not None else -1, job.row)
+    )
 
 
 def early_cause(progress: JobProgress, role: Role | None) -> RootCause:
@@ -181,83 +232,3 @@ def _parse_time(value: str | None) -> datetime | None:
 
 def _label(job: StoredJob) -> str:
     return f"task_{job.task_index}" if job.task_index is not None else job.name
-
-
-def _blocked(job: StoredJob) -> bool:
-    """Left pending, or cancelled, because its afterok dependency can never be satisfied."""
-    return (
-        job.reason.startswith("Dependency")
-        and job.state in ("PENDING", "CANCELLED")
-        and (job.state == "CANCELLED" or job.reason == "DependencyNeverSatisfied")
-    )
-
-
-def _blocked_in_review(task: TaskReview | None) -> bool:
-    """The review saw the task never run because an upstream task failed (sacct's reason for
-    the cancellation can lag or read `None`)."""
-    return (
-        task is not None
-        and task.verdict is TaskVerdict.NOT_RUN
-        and task.root_cause is not None
-        and task.root_cause.category is Category.DEPENDENCY_NEVER_SATISFIED
-    )
-
-
-def _slurm_word(job: StoredJob) -> str:
-    if _blocked(job):
-        return "blocked"
-    if job.state == "PENDING":
-        return "pending"
-    return {
-        "COMPLETED": "pass",
-        "RUNNING": "running",
-        "TIMEOUT": "timeout",
-        "CANCELLED": "cancelled",
-    }.get(job.state, "fail" if job.final else job.state.lower())
-
-
-def _task_of(review: RunReview, job: StoredJob) -> TaskReview | None:
-    return (
-        next((t for t in review.tasks if t.index == job.task_index), None) if review.tasks else None
-    )
-
-
-def with_slurm_state(task: TaskReview, job: StoredJob) -> TaskReview:
-    """Slurm's word counts where the logs are silent: a job Slurm timed out, killed for memory or
-    lost with its node fails even if its log stops mid-line; a COMPLETED job whose log shows a
-    failure still fails (exit codes lie)."""
-    override = _STATE_CAUSES.get(job.state)
-    if override is None:
-        if job.state == "FAILED" and not task.verdict.is_failure:
-            summary = f"Slurm: FAILED with exit code {job.exit_code}"
-            fix = "Read the last lines of the task's log."
-            cause = RootCause(Category.UNKNOWN, "slurm-failed", summary, fix)
-            task.verdict, task.root_cause = TaskVerdict.FAIL, task.root_cause or cause
-        return task
-    verdict, category, summary = override
-    if not task.verdict.is_failure or task.root_cause is None:
-        task.verdict = verdict
-        task.root_cause = RootCause(
-            category,
-            f"slurm-{job.state.lower()}",
-            summary,
-            "See the task's log and Slurm's record.",
-        )
-    return task
-
-
-def review_run(
-    run: StoredRun, jobs: list[StoredJob], catalog: Catalog, settings: ReviewSettings
-) -> RunReview | None:
-    """Review the run's experiment dir (the whole pipeline, for cascades), else the job's logs.
-    Never raises: a review must not take the daemon down."""
-    target = Path(run.experiment_dir) if run.experiment_dir else None
-    if target is None:
-        logs = [path for job in jobs for path in job.log_paths]
-        target = Path(logs[0]) if logs else None
-    if target is None or not target.exists():
-        return None
-    try:
-        return review_path(target, catalog, settings)
-    except Exception:
-        return None

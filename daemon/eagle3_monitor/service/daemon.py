@@ -1,239 +1,168 @@
-"""`eagle3-monitor run`: the service.
+"""The daemon's work, in cycles a test can call in-process: poll Slurm, follow running jobs'
+logs, review runs whose jobs ended, send what the outbox owes, keep house. Each cycle returns
+whether more of its work is waiting now (healthchecks' `sendalerts` style), so the scheduler
+(`service/runtime.py`) loops `while cycle(): ...` and a test calls it until it says no.
 
-Startup opens the state database, the status socket and the scheduler, then says READY=1. An
-APScheduler BackgroundScheduler runs the poll (no overlapping cycles, late ones coalesced) and
-the outbox sender; reviews run in a bounded worker pool so a huge log never delays polling. The
-main thread owns signals (handlers only set flags), watchdog pings (only while polls succeed or
-fail cleanly), SIGHUP reloads and a bounded graceful shutdown; a second SIGINT forces exit."""
+Locks are short: Slurm is asked, logs are read and Slack is called with no database lock held;
+each cycle writes what it learned in one quick transaction. A review that raises is logged with
+its traceback and tried once more; a second failure is announced as such, never as silence."""
 
 from __future__ import annotations
 
-import faulthandler
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import Any
+from typing import Protocol
 
 import structlog
-from apscheduler.schedulers.background import BackgroundScheduler
 
-from eagle3_monitor import __version__
-from eagle3_monitor.config import load_config_and_catalog
+from eagle3_monitor.config import MonitorConfig
 from eagle3_monitor.monitor.access import reader_for
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once
 from eagle3_monitor.report import review_to_json
-from eagle3_monitor.review.model import RunReview
-from eagle3_monitor.service.announce import Announcer, review_run
-from eagle3_monitor.service.sd_notify import Notifier, watchdog_interval
-from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket
-from eagle3_monitor.slack.outbox import Sender
-from eagle3_monitor.slack.setup import make_transport
-from eagle3_monitor.slurm.backend import make_backend
+from eagle3_monitor.report.json_report import verdicts_of_document
+from eagle3_monitor.rules.catalog import Catalog
+from eagle3_monitor.service.announce import Announcer
+from eagle3_monitor.service.run_review import review_run
+from eagle3_monitor.service.status import Health, StatusService
+from eagle3_monitor.slack.outbox import Outbox, Sender
+from eagle3_monitor.slack.transport import Transport, redact
+from eagle3_monitor.slurm.backend import SlurmBackend
+from eagle3_monitor.slurm.model import JobState
 from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 
 log = structlog.get_logger("eagle3_monitor")
-EXIT_STARTUP_FAILED = 3
-ENDING_WATCH_SECONDS = 30.0
-HOUSEKEEPING_SECONDS = 600.0  # after a log's trailer, poll early for this long
+ENDING_WATCH_SECONDS = 30.0  # after a log's trailer, poll early for this long
+SEND_BUDGET_SECONDS = 10.0
+REVIEW_RETRY_SECONDS = 30.0
+REVIEW_ATTEMPTS = 2
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+
+    def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """The validated config and the rule catalog it makes."""
+
+    config: MonitorConfig
+    catalog: Catalog
 
 
 @dataclass
-class Health:
-    started: float = field(default_factory=time.time)
-    last_poll_at: float | None = None
-    last_poll_ok: bool | None = None
-    last_poll_error: str | None = None
-    sacct_errors: int = 0
-    polls: int = 0
-    slack_blocked: str | None = None
-    slack_errors: list[str] = field(default_factory=list)
+class _ReviewFailures:
+    count: int = 0
+    retry_at: float = 0.0
+
+
+@dataclass
+class _Claims:
+    """Runs being reviewed right now (never two reviews of one run at once)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    runs: set[int] = field(default_factory=set)
+
+    def take(self, candidates: list[int]) -> int | None:
+        with self.lock:
+            for run_id in candidates:
+                if run_id not in self.runs:
+                    self.runs.add(run_id)
+                    return run_id
+        return None
+
+    def release(self, run_id: int) -> None:
+        with self.lock:
+            self.runs.discard(run_id)
 
 
 class Daemon:
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-        self.loaded, self.catalog = load_config_and_catalog(config_path)
-        config = self.loaded.config
-        self.store = Store.open(config.database_path())
-        self.backend = make_backend(config.slurm.backend, config.sacct_settings())
-        self.sender = Sender(
-            self.store, make_transport(config.slack), pace=config.slack.pace_seconds
-        )
-        self.health = Health()
-        self.notifier = Notifier()
-        self.stop_event = threading.Event()
-        self.reload_event = threading.Event()
-        self.poll_now = threading.Event()
-        self.pool = ThreadPoolExecutor(config.daemon.review_workers, thread_name_prefix="review")
-        self.in_review: dict[int, Future[None]] = {}
-        self.ending: dict[int, float] = {}  # job row -> until when to poll early
-        self.scheduler = BackgroundScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
-        )
-        policy = AccessPolicy(config.status.allowed_users, config.status.allowed_groups)
-        self.socket = StatusSocket(config.socket_path(), self.handle_request, policy)
+    def __init__(
+        self,
+        config: DaemonConfig,
+        store: Store,
+        backend: SlurmBackend,
+        notifier: Transport,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = config
+        self.store = store
+        self.backend = backend
+        self.clock = clock or SystemClock()
+        self.outbox = Outbox(store)
+        self.stopping = threading.Event()
+        self.poll_soon = threading.Event()  # a log says its job ended, or status asked
+        self.sender = self._sender(notifier)
+        self.health = Health(started=self.clock.time())
+        self.status = StatusService(store, self.health, self.poll_soon.set, self.clock.time)
+        self._claims = _Claims()
+        self._review_failures: dict[int, _ReviewFailures] = {}
+        self._ending: dict[int, float] = {}  # job row -> until when to poll early
 
-    # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
-        config = self.loaded.config.daemon
-        self.socket.start()
-        self.scheduler.add_job(self.poll_cycle, "interval", seconds=config.poll_interval_seconds,
-                               id="poll", next_run_time=_now())  # fmt: skip
-        self.scheduler.add_job(
-            self.send_cycle, "interval", seconds=config.send_interval_seconds, id="send"
-        )
-        self.scheduler.add_job(
-            self.follow_cycle, "interval", seconds=config.follow_interval_seconds, id="follow"
-        )
-        self.scheduler.add_job(
-            self.housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping"
-        )
-        self.scheduler.start()
-        self.notifier.ready(self.summary())
-        log.info(
-            "started",
-            version=__version__,
-            database=str(self.store.path),
-            socket=str(self.socket.path),
+    @property
+    def config(self) -> MonitorConfig:
+        return self.settings.config
+
+    def reconfigure(self, config: DaemonConfig, backend: SlurmBackend, notifier: Transport) -> None:
+        """SIGHUP: the new config, its backend and its Slack transport, from the next cycle."""
+        old = self.backend
+        self.settings, self.backend = config, backend
+        self.sender = self._sender(notifier)
+        if old is not backend:
+            old.close()
+
+    def _sender(self, notifier: Transport) -> Sender:
+        return Sender(
+            self.outbox,
+            notifier,
+            pace=self.config.slack.pace_seconds,
+            clock=self.clock.monotonic,
+            wall_clock=self.clock.time,
+            sleep=self.stopping.wait,
         )
 
-    def run_forever(self) -> int:
-        interval = watchdog_interval()
-        while not self.stop_event.is_set():
-            self.stop_event.wait(min(interval or 1.0, 1.0))
-            if self.reload_event.is_set():
-                self.reload_event.clear()
-                self.reload()
-            if self.poll_now.is_set():
-                self.poll_now.clear()
-                self.scheduler.modify_job("poll", next_run_time=_now())
-            if interval is not None and self.healthy():
-                self.notifier.watchdog()
-            self.notifier.status(self.summary())
-        return self.shutdown()
+    def announcer(self) -> Announcer:
+        return Announcer(self.outbox, self.config)
 
-    def healthy(self) -> bool:
-        """Polls are happening (succeeding or failing cleanly) and the scheduler is alive."""
-        last = self.health.last_poll_at
-        period = self.loaded.config.daemon.poll_interval_seconds
-        return self.scheduler.running and last is not None and time.time() - last < 3 * period + 30
-
-    def shutdown(self) -> int:
-        self.notifier.stopping()
-        log.info("stopping")
-        timeout = self.loaded.config.daemon.shutdown_timeout_seconds
-        stopper = threading.Thread(target=lambda: self.scheduler.shutdown(wait=True), daemon=True)
-        stopper.start()
-        stopper.join(timeout)
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.socket.close()
-        with self.store.lock:
-            self.sender.drain(deadline=time.monotonic() + min(5.0, timeout / 2))
-            self.store.close()
-        log.info("stopped")
-        return 0
-
-    def reload(self) -> None:
-        """SIGHUP: re-read the config; a bad one is logged and the old one kept."""
-        try:
-            loaded, catalog = load_config_and_catalog(self.config_path)
-            transport = make_transport(loaded.config.slack)
-        except Exception as error:
-            log.error("reload failed, keeping the old config", error=str(error))
-            return
-        with self.store.lock:
-            self.loaded, self.catalog = loaded, catalog
-            self.sender = Sender(self.store, transport, pace=loaded.config.slack.pace_seconds)
-            self.backend = make_backend(loaded.config.slurm.backend, loaded.config.sacct_settings())
-        log.info("reloaded the config")
-
-    # ------------------------------------------------------------------ work
-    def poll_cycle(self) -> None:
-        config = self.loaded.config
-        with self.store.lock:
-            result = poll_once(self.backend, self.store, config.watch_settings())
-            self._record_health(result)
-            announcer = Announcer(self.store, self.catalog, config)
-            announcer.ensure_parents()
+    # ------------------------------------------------------------------ poll
+    def poll_cycle(self) -> bool:
+        """Ask Slurm (no lock held), record the changes, give new runs their parent message
+        and edit the parents of runs whose jobs moved."""
+        self.poll_soon.clear()
+        result = poll_once(self.backend, self.store, self.config.watch_settings())
+        self._record_poll(result)
+        announcer = self.announcer()
+        with self.store.transaction():
+            for run_id in self.outbox.runs_without_parent():
+                run = self.store.run(run_id)
+                if run is not None:
+                    announcer.parent(run, self.store.jobs_of_run(run_id))
             for transition in result.transitions:
                 run = self.store.run(transition.job.run_id) if transition.job.run_id else None
                 if run is not None and not transition.final:
-                    announcer.update_parent(
-                        run, f"{transition.job.row}:{transition.new_state}", None
-                    )
-            self.schedule_reviews()
+                    jobs = self.store.jobs_of_run(run.id)
+                    decided = verdicts_of_document(self.store.latest_review(run.id))
+                    cause = f"{transition.job.row}:{transition.new_state}"
+                    announcer.progress_update(run, jobs, decided, cause)
+        return False
 
-    def schedule_reviews(self) -> None:
-        """One review per run with ended jobs not yet announced (never two of a run at once)."""
-        if self.stop_event.is_set():
-            return
-        with self.store.lock:
-            pending = Announcer(
-                self.store, self.catalog, self.loaded.config
-            ).unannounced_final_jobs()
-            for run, jobs in _by_run(pending).items():
-                if run.id not in self.in_review:
-                    self.in_review[run.id] = self.pool.submit(self._review_and_announce, run, jobs)
-
-    def follow_cycle(self) -> None:
-        """Read running jobs' new log lines; alert on fatal errors and stalls; poll early when a
-        log shows its job ending. Positions and alerts commit together, so a crash can neither
-        skip an alert nor repeat one."""
-        now = time.time()
-        with self.store.lock, self.store.transaction():
-            running = [
-                self._readable_logs_only(job)
-                for job in self.store.unfinished_jobs()
-                if job.state == "RUNNING" and job.run_id is not None
-            ]
-            progress = follow_jobs(self.store, self.catalog, running)
-            announcer = Announcer(self.store, self.catalog, self.loaded.config)
-            for seen in progress:
-                run = self.store.run(seen.job.run_id) if seen.job.run_id is not None else None
-                if run is not None:
-                    announcer.announce_progress(run, seen, now)
-                if seen.ending:
-                    self.ending.setdefault(seen.job.row, now + ENDING_WATCH_SECONDS)
-        still_running = {job.row for job in running}
-        self.ending = {
-            row: until for row, until in self.ending.items() if until > now and row in still_running
-        }
-        if self.ending:  # sacct has not caught up with a job whose log says it ended
-            self.scheduler.modify_job("poll", next_run_time=_now())
-
-    def _review_and_announce(self, run: StoredRun, ended: list[StoredJob]) -> None:
-        """Review the run once, then announce its newly ended jobs in task order."""
-        try:
-            with self.store.lock:
-                jobs = self.store.jobs_of_run(run.id)
-            settings = replace(self.loaded.config.review_settings(), may_read=self._reader(run))
-            review: RunReview | None = review_run(run, jobs, self.catalog, settings)
-            with self.store.lock, self.store.transaction():
-                if review is not None:
-                    self.store.save_review(run.id, review_to_json(review))
-                announcer = Announcer(self.store, self.catalog, self.loaded.config)
-                for job in sorted(ended, key=lambda job: (job.task_index or 0, job.row)):
-                    announcer.announce_job(run, job, review)
-            log.info("announced", run=run.run_key, jobs=[job.job_id for job in ended])
-        except Exception:
-            log.exception("review failed", run=run.run_key)
-            return
-        finally:
-            self.in_review.pop(run.id, None)
-        self.schedule_reviews()  # jobs of this run that ended while it was being reviewed
-
-    def _record_health(self, result: PollResult) -> None:
+    def _record_poll(self, result: PollResult) -> None:
         health = self.health
         health.polls += 1
-        health.last_poll_at = time.time()
+        health.last_poll_at = self.clock.time()
         health.last_poll_ok = result.ok
         health.last_poll_error = result.error
         if not result.ok:
@@ -242,9 +171,44 @@ class Daemon:
         elif result.transitions:
             log.info("polled", jobs=result.jobs_seen, changes=len(result.transitions))
 
-    def _reader(self, run: StoredRun) -> Callable[[Path], bool]:
-        """What may be quoted for this run: inside the experiment roots, readable by its owner."""
-        return reader_for(run.user, self.loaded.config.watch_settings().experiment_roots)
+    def healthy(self, period: float) -> bool:
+        """Polls are happening (succeeding or failing cleanly)."""
+        last = self.health.last_poll_at
+        return last is not None and self.clock.time() - last < 3 * period + 30
+
+    # ------------------------------------------------------------------ follow
+    def follow_cycle(self) -> bool:
+        """Read running jobs' new log lines (no lock held); alert on fatal errors and stalls;
+        ask for an early poll when a log shows its job ending. Positions and alerts commit
+        together, so a crash can neither skip an alert nor repeat one."""
+        now = self.clock.time()
+        running = [
+            self._readable_logs_only(job)
+            for job in self.store.unfinished_jobs()
+            if job.state is JobState.RUNNING and job.run_id is not None
+        ]
+        paths = {path for job in running for path in job.log_paths}
+        known = {path: p for path in paths if (p := self.store.log_position(path)) is not None}
+        followed = follow_jobs(known, self.settings.catalog, running)
+        announcer = self.announcer()
+        with self.store.transaction():
+            for position in followed.positions:
+                self.store.set_log_position(position)
+            for seen in followed.progress:
+                run = self.store.run(seen.job.run_id) if seen.job.run_id is not None else None
+                if run is not None:
+                    announcer.progress(run, seen, now)
+                if seen.ending:
+                    self._ending.setdefault(seen.job.row, now + ENDING_WATCH_SECONDS)
+        still_running = {job.row for job in running}
+        self._ending = {
+            row: until
+            for row, until in self._ending.items()
+            if until > now and row in still_running
+        }
+        if self._ending:  # sacct has not caught up with a job whose log says it ended
+            self.poll_soon.set()
+        return followed.budget_left == 0 and bool(followed.positions)
 
     def _readable_logs_only(self, job: StoredJob) -> StoredJob:
         run = self.store.run(job.run_id) if job.run_id is not None else None
@@ -253,172 +217,81 @@ class Daemon:
         may_read = self._reader(run)
         return replace(job, log_paths=[path for path in job.log_paths if may_read(Path(path))])
 
-    def housekeeping(self) -> None:
+    def _reader(self, run: StoredRun) -> Callable[[Path], bool]:
+        """What may be quoted for this run: inside the experiment roots, readable by its owner."""
+        return reader_for(run.user, self.config.watch_settings().experiment_roots)
+
+    # ------------------------------------------------------------------ review
+    def review_cycle(self) -> bool:
+        """Review one run that has ended jobs not yet announced, then announce them. True when
+        another such run is waiting."""
+        if self.stopping.is_set():
+            return False
+        run_id = self._claims.take(self._runs_to_review())
+        if run_id is None:
+            return False
+        try:
+            run = self.store.run(run_id)
+            if run is not None:
+                self._review_and_announce(run)
+        finally:
+            self._claims.release(run_id)
+        return bool(self._runs_to_review())
+
+    def _runs_to_review(self) -> list[int]:
+        now = self.clock.time()
+        return [
+            run_id
+            for run_id in self.outbox.runs_owing_final_replies()
+            if self._review_failures.get(run_id, _ReviewFailures()).retry_at <= now
+        ]
+
+    def _review_and_announce(self, run: StoredRun) -> None:
+        jobs = self.store.jobs_of_run(run.id)
+        settings = replace(self.config.review_settings(), may_read=self._reader(run))
+        try:
+            review = review_run(run, jobs, self.settings.catalog, settings)
+            document = review_to_json(review)
+        except Exception as error:  # a bug or a hostile file must not silence the run
+            self._review_failed(run, jobs, error)
+            return
+        self._review_failures.pop(run.id, None)
+        with self.store.transaction():
+            review_id = self.store.save_review(run.id, document)
+            announced = self.announcer().review(run, jobs, review, review_id)
+        log.info("reviewed", run=run.run_key, verdict=str(review.verdict),
+                 announced=[job.display_id for job in announced])  # fmt: skip
+
+    def _review_failed(self, run: StoredRun, jobs: list[StoredJob], error: Exception) -> None:
+        self.health.review_errors += 1
+        failures = self._review_failures.setdefault(run.id, _ReviewFailures())
+        failures.count += 1
+        log.exception("review failed", run=run.run_key, attempt=failures.count)
+        if failures.count < REVIEW_ATTEMPTS:
+            failures.retry_at = self.clock.time() + REVIEW_RETRY_SECONDS
+            return
+        reason = redact(f"{type(error).__name__}: {error}")[:300]
+        with self.store.transaction():
+            self.announcer().review_failed(run, jobs, reason)
+        self._review_failures.pop(run.id, None)
+
+    # ------------------------------------------------------------------ send
+    def send_cycle(self) -> bool:
+        """Deliver what the outbox owes (no lock held while Slack answers). True when rows
+        are still due after this cycle's time budget."""
+        result = self.sender.drain(deadline=self.clock.monotonic() + SEND_BUDGET_SECONDS)
+        self.health.slack_blocked = result.blocked
+        if result.errors:
+            self.health.slack_errors = (self.health.slack_errors + result.errors)[-20:]
+            log.warning("slack delivery problems", errors=result.errors[:5], blocked=result.blocked)
+        return result.more and not self.stopping.is_set()
+
+    # ------------------------------------------------------------------ housekeeping
+    def housekeeping_cycle(self) -> bool:
         """Drop ended jobs' log positions; checkpoint the WAL. Outbox rows stay: their keys are
         what keeps a job from being announced twice."""
         with self.store.lock:
             forgotten = self.store.forget_positions_of_ended_jobs()
             self.store.checkpoint()
         log.debug("housekeeping", positions_forgotten=forgotten)
-
-    def send_cycle(self) -> None:
-        with self.store.lock:
-            result = self.sender.drain(deadline=time.monotonic() + 10)
-        self.health.slack_blocked = result.blocked
-        if result.errors:
-            self.health.slack_errors = (self.health.slack_errors + result.errors)[-20:]
-            log.warning("slack delivery problems", errors=result.errors[:5], blocked=result.blocked)
-
-    # ------------------------------------------------------------------ status
-    def summary(self) -> str:
-        health = self.health
-        poll = (
-            "no poll yet"
-            if health.last_poll_ok is None
-            else ("poll ok" if health.last_poll_ok else "sacct failing")
-        )
-        with self.store.lock:
-            depth = self.sender.pending()
-            runs = len(self.store.runs())
-        slack = (
-            f"slack blocked: {health.slack_blocked}" if health.slack_blocked else f"outbox {depth}"
-        )
-        return f"{runs} runs; {poll}; {slack}"
-
-    def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        command = str(request.get("command", "status"))
-        if command == "status":
-            return {"ok": True, **self.status_document()}
-        if command == "poll":
-            self.poll_now.set()
-            return {"ok": True, "message": "poll scheduled"}
-        with self.store.lock:
-            if command == "runs":
-                documents = [self._run_document(run) for run in self.store.runs()]
-                return {"ok": True, "runs": [d for d in documents if _wanted(d, request)]}
-            if command == "run":
-                run = self._find_run(str(request.get("id", "")))
-                if run is None:
-                    return {"ok": False, "error": "no such run"}
-                review = self.store.latest_review(run.id)
-                return {"ok": True, "run": {**self._run_document(run), "review": review}}
-            if command == "job":
-                job = self._find_job(str(request.get("id", "")))
-                return (
-                    {"ok": True, "job": job.__dict__}
-                    if job
-                    else {"ok": False, "error": "no such job"}
-                )
-        return {"ok": False, "error": f"unknown command {command!r}: status, runs, run, job, poll"}
-
-    def status_document(self) -> dict[str, Any]:
-        health = self.health
-        with self.store.lock:
-            depth = self.sender.pending()
-            unannounced = len(
-                Announcer(self.store, self.catalog, self.loaded.config).unannounced_final_jobs()
-            )
-        return {
-            "version": __version__,
-            "uptime_seconds": round(time.time() - health.started, 1),
-            "last_poll": health.last_poll_at,
-            "last_poll_ok": health.last_poll_ok,
-            "last_poll_error": health.last_poll_error,
-            "sacct_errors": health.sacct_errors,
-            "polls": health.polls,
-            "outbox_depth": depth,
-            "reviews_pending": unannounced,
-            "slack": {"blocked": health.slack_blocked, "recent_errors": health.slack_errors[-5:]},
-        }
-
-    def _run_document(self, run: StoredRun) -> dict[str, Any]:
-        jobs = self.store.jobs_of_run(run.id)
-        return {
-            "id": run.id,
-            "run_key": run.run_key,
-            "experiment": run.experiment_id,
-            "job_base": run.job_base,
-            "user": run.user,
-            "cluster": run.cluster,
-            "tasks": [_task_document(job) for job in jobs],
-        }
-
-    def _find_run(self, key: str) -> StoredRun | None:
-        for run in self.store.runs():
-            if key in (str(run.id), run.experiment_id, run.run_key):
-                return run
-        return None
-
-    def _find_job(self, key: str) -> StoredJob | None:
-        for run in self.store.runs():
-            for job in self.store.jobs_of_run(run.id):
-                if key in (job.job_id, job.display_id):
-                    return job
-        return None
-
-
-def _wanted(run: dict[str, Any], request: dict[str, Any]) -> bool:
-    """`runs` filters: user, active (a task not yet final), failed (a task Slurm failed)."""
-    if request.get("user") and run["user"] != request["user"]:
         return False
-    tasks = run["tasks"]
-    if request.get("active") and all(task["final"] for task in tasks):
-        return False
-    failed_states = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED"}
-    return not (request.get("failed") and not any(t["state"] in failed_states for t in tasks))
-
-
-def _by_run(pending: list[tuple[StoredRun, StoredJob]]) -> dict[StoredRun, list[StoredJob]]:
-    grouped: dict[StoredRun, list[StoredJob]] = {}
-    for run, job in pending:
-        grouped.setdefault(run, []).append(job)
-    return grouped
-
-
-def _task_document(job: StoredJob) -> dict[str, Any]:
-    return {
-        "task": f"task_{job.task_index}",
-        "role": job.role,
-        "job_id": job.job_id,
-        "state": job.state,
-        "final": job.final,
-        "exit_code": job.exit_code,
-        "logs": job.log_paths,
-    }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def install_signal_handlers(daemon: Daemon) -> None:
-    """Handlers only set flags; a second SIGINT forces the exit."""
-    interrupts = 0
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal interrupts
-        if signum == signal.SIGINT:
-            interrupts += 1
-            if interrupts > 1:
-                os._exit(130)
-        daemon.stop_event.set()
-
-    def reload(_signum: int, _frame: FrameType | None) -> None:
-        daemon.reload_event.set()
-
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: thread stacks to stderr
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, reload)
-
-
-def run_daemon(config_path: Path | None) -> int:
-    """Start, serve until SIGTERM/SIGINT, stop. Exit 3 when startup fails."""
-    try:
-        daemon = Daemon(config_path)
-        install_signal_handlers(daemon)
-        daemon.start()
-    except Exception as error:
-        log.error("startup failed", error=str(error))
-        return EXIT_STARTUP_FAILED
-    return daemon.run_forever()

@@ -7,7 +7,7 @@ import os
 import socket
 
 
-class Notifier:
+class SystemdNotifier:
     def __init__(self, address: str | None = None) -> None:
         self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET", "")
         self.last_status = ""

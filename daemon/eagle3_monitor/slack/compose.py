@@ -10,24 +10,15 @@ from eagle3_monitor.slack.messages import (
     Message,
     RunHeader,
     TaskLine,
+    blocked_message,
     failure_message,
     finished_message,
     passed_message,
 )
 from eagle3_monitor.validate.model import CheckStatus
-from eagle3_monitor.vocabulary import Category, TaskVerdict
+from eagle3_monitor.vocabulary import TaskVerdict
 
 COUNTED_CHECKS = ("data_samples", "data_done_markers", "hidden_states_files", "export_weights")
-
-
-def task_state(task: TaskReview) -> str:
-    """The word the parent message shows for a task."""
-    if task.verdict is TaskVerdict.NOT_RUN:
-        blocked = (
-            task.root_cause and task.root_cause.category is Category.DEPENDENCY_NEVER_SATISFIED
-        )
-        return "blocked" if blocked else "pending"
-    return str(task.verdict)
 
 
 def run_header(
@@ -38,7 +29,7 @@ def run_header(
         TaskLine(
             task_label(task),
             str(task.role or "?"),
-            task_state(task),
+            task.verdict.label,
             times.get(task.index or 0, ""),
         )
         for task in review.tasks
@@ -47,37 +38,33 @@ def run_header(
 
 
 def task_message(review: RunReview, task: TaskReview, mention: str | None = None) -> Message:
-    """A failed task's reply (root cause, evidence, fix, re-run) or a passed task's line."""
+    """A task's final reply: a failure with its root cause, evidence, fix and re-run; a blocked
+    task with what blocked it; a passed task's line."""
+    role = str(task.role or "?")
     if task.verdict.is_failure and task.root_cause is not None:
         return failure_message(
             task_label(task),
-            str(task.role or "?"),
-            str(task.verdict),
+            role,
+            task.verdict_text,
             task.root_cause,
             rerun_command(review),
             mention=mention,
             display_path=lambda path: display_path(Path(path), review),
         )
+    if task.verdict is TaskVerdict.BLOCKED:
+        reason = task.root_cause.summary if task.root_cause else "an upstream task failed"
+        return blocked_message(task_label(task), role, reason)
     detail = f"acceptance length {task.acceptance.value:.2f}" if task.acceptance else ""
-    return passed_message(task_label(task), str(task.role or "?"), detail)
+    return passed_message(task_label(task), role, detail)
 
 
 def run_finished_message(review: RunReview) -> Message:
-    """Validation at the end of a run: acceptance length vs threshold, counts, loss sparkline."""
-    validation = review.validation
-    if validation is None:
-        return finished_message(str(review.verdict), None, review.threshold, [])
+    """The run's summary: verdict and headline, artifact counts, the loss sparkline."""
     counts, sparkline = [], ""
-    for task in validation.tasks:
+    for task in review.validation.tasks:
         for check in task.checks:
             if check.status is not CheckStatus.SKIP and check.name in COUNTED_CHECKS:
                 counts.append(f"{task.task} {check.name}: {check.detail}")
             if check.name == "training_loss" and isinstance(check.value, dict):
                 sparkline = str(check.value.get("sparkline", ""))
-    return finished_message(
-        str(validation.verdict),
-        validation.acceptance_length,
-        validation.threshold,
-        counts,
-        sparkline,
-    )
+    return finished_message(str(review.verdict), review.headline, counts, sparkline)

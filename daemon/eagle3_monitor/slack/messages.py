@@ -95,9 +95,9 @@ def failure_message(
     display_path: Any = str,
 ) -> Message:
     """A task failed or timed out: headline, category, evidence, fix, re-run. Broadcast."""
-    icon = STATE_ICONS.get(verdict, ":x:")
+    icon = STATE_ICONS.get(verdict.split(" ", 1)[0], ":x:")
     ping = f"{mention} " if mention else ""
-    who = f"*{safe(task, 20)}* ({safe(role, 20)}) *{safe(verdict, 20)}*"
+    who = f"*{safe(task, 20)}* ({safe(role, 20)}) *{safe(verdict, 60)}*"
     headline = f"{ping}{icon} {who}: `{cause.category}`"
     summary = safe(cause.summary, 1200)
     evidence = [f"{display_path(item.file)}:{item.line}: {item.text}" for item in cause.evidence]
@@ -155,22 +155,39 @@ def recovered_message(task: str, role: str) -> Message:
     return Message(safe(f"{task} is writing to its log again", FALLBACK_LIMIT), [_section(text)])
 
 
+def blocked_message(task: str, role: str, reason: str) -> Message:
+    """A task that never ran because an upstream task failed."""
+    who = f"*{safe(task, 20)}* ({safe(role, 20)})"
+    text = f"{STATE_ICONS['blocked']} {who} blocked: {safe(reason, 600)}"
+    return Message(safe(f"{task} blocked: {reason}", FALLBACK_LIMIT), [_section(text)])
+
+
+def review_failed_message(task: str, role: str, ending: str, reason: str) -> Message:
+    """A job ended but its review raised: say so (and how Slurm ended it), never guess."""
+    text = (
+        f":warning: *{safe(task, 20)}* ({safe(role, 20)}) ended {safe(ending, 80)}; "
+        f"review failed: {safe(reason, 600)}"
+    )
+    fallback = safe(f"{task} ended {ending}; review failed: {reason}", FALLBACK_LIMIT)
+    return Message(fallback, [_section(text)], broadcast=True)
+
+
+RUN_WORDS = {"pass": "passed", "fail": "failed", "incomplete": "incomplete"}
+
+
 def finished_message(
-    verdict: str, acceptance: float | None, threshold: float, counts: list[str], sparkline: str = ""
+    verdict: str, headline: str, counts: list[str], sparkline: str = ""
 ) -> Message:
-    """The run ended: validation verdict, acceptance length vs threshold, artifact counts, loss."""
-    icon = ":tada:" if verdict == "passed" else ":x:" if verdict == "failed" else ":hourglass:"
-    if acceptance is None:
-        gate = f"acceptance length not measured (threshold {threshold:g})"
-    else:
-        relation = "≥" if acceptance >= threshold else "<"
-        gate = f"acceptance length {acceptance:.2f} {relation} {threshold:g}"
-    lines = [f"{icon} *Run {safe(verdict, 20)}* — {gate}"]
+    """The run ended: its verdict and headline (the failing task, its category and cause; the
+    acceptance length after it when measured), artifact counts, the loss sparkline."""
+    word = RUN_WORDS.get(verdict, verdict)
+    icon = ":tada:" if verdict == "pass" else ":x:" if verdict == "fail" else ":hourglass:"
+    lines = [f"{icon} *Run {safe(word, 20)}* — {safe(headline, 1200)}"]
     lines += [f"• {safe(count, 200)}" for count in counts[:20]]
     if sparkline:
         lines.append(f"loss `{safe(sparkline, 60)}`")
-    fallback = safe(f"run {verdict}: {gate}", FALLBACK_LIMIT)
-    return Message(fallback, [_section("\n".join(lines))], broadcast=verdict != "passed")
+    fallback = safe(f"run {word}: {headline}", FALLBACK_LIMIT)
+    return Message(fallback, [_section("\n".join(lines))], broadcast=verdict != "pass")
 
 
 def test_message(team: str) -> Message:

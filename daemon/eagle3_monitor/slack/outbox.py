@@ -1,49 +1,94 @@
-"""The durable Slack outbox and its sender.
+"""The durable Slack outbox (one repository over its tables) and its sender.
 
-Every notification is a row, written with its idempotency key (run, job, event, attempt)
-before any delivery. The sender delivers in row order per run thread, at most one message per
-second per channel. Exactly-once: a row is marked `sending` and committed before the post, and
-`sent` with Slack's ts after it; a row found `sending` (the process died in between) is first
-looked for in the thread by the key in its message metadata and re-posted only when absent
-(at-least-once where the token lacks the history scopes). Transient failures (429, 5xx, no
-connection) leave the row pending with a backoff; permanent ones park it; a bad token stops the
-sender until the configuration changes."""
+Every notification is a row, written with its idempotency key before any delivery; the key is
+built here and only here (`Notification`'s constructors), and what a row is about is a column
+(`event`), never parsed back out of the key. The sender delivers in row order per run thread,
+at most one message per `pace` seconds per channel. Exactly-once: a row is claimed (`sending`,
+committed) before the post, which happens without any lock, and marked `sent` with Slack's ts
+after it; a row found `sending` (the process died in between) is first looked for in the
+thread by the key in its message metadata and re-posted only when absent (at-least-once where
+the token lacks the history scopes). Transient failures (429, 5xx, no connection) leave the row
+pending with a backoff; permanent ones park it; a bad token stops the sender until the
+configuration changes."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from eagle3_monitor.slack.messages import Message
 from eagle3_monitor.slack.transport import DeliveryError, Transport
-from eagle3_monitor.state.store import Store, now_iso
+from eagle3_monitor.state.store import Database, now_iso
 
 PACE_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 
 
-def enqueue(
-    store: Store,
-    *,
-    key: str,
-    run_id: int,
-    kind: str,
-    channel: str,
-    message: Message,
-    job: int | None = None,
-) -> bool:
-    """Record a notification; False when one with this key already exists (never twice)."""
-    if kind not in ("parent", "reply", "update"):
-        raise ValueError(f"unknown outbox kind {kind!r}")
-    cursor = store.connection.execute(
-        "INSERT INTO outbox (idempotency_key, run_id, job, kind, channel, payload, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
-        (key, run_id, job, kind, channel, json.dumps(message.to_payload()), now_iso()),
-    )
-    return cursor.rowcount == 1
+class Event(StrEnum):
+    """What a notification is about."""
+
+    PARENT = "parent"  # the run's thread parent
+    UPDATE = "update"  # an edit of the parent
+    FINAL = "final"  # a job's final reply
+    FINISHED = "finished"  # the run's summary
+    EARLY = "early"  # a running job's fatal error
+    STALL = "stall"  # a running job's silence
+    RECOVERED = "recovered"  # ... and its end
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification's identity: the key that makes it once-only, and what it is about."""
+
+    key: str
+    event: Event
+    run_id: int
+    job: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """How it is delivered: a new thread, an edit of its parent, or a reply in it."""
+        if self.event is Event.PARENT:
+            return "parent"
+        return "update" if self.event is Event.UPDATE else "reply"
+
+    @classmethod
+    def parent(cls, run_id: int) -> Notification:
+        return cls(f"run{run_id}:parent", Event.PARENT, run_id)
+
+    @classmethod
+    def update(cls, run_id: int, cause: str) -> Notification:
+        return cls(f"run{run_id}:update:{cause}", Event.UPDATE, run_id)
+
+    @classmethod
+    def finished(cls, run_id: int) -> Notification:
+        return cls(f"run{run_id}:finished", Event.FINISHED, run_id)
+
+    @classmethod
+    def final(cls, run_id: int, job: int) -> Notification:
+        return cls(f"job{job}:final", Event.FINAL, run_id, job)
+
+    @classmethod
+    def blocked_task(cls, run_id: int, index: int | None) -> Notification:
+        """A blocked task's reply, said before Slurm listed its job."""
+        return cls(f"run{run_id}:task{index}:blocked", Event.FINAL, run_id)
+
+    @classmethod
+    def early(cls, run_id: int, job: int) -> Notification:
+        return cls(f"job{job}:early", Event.EARLY, run_id, job)
+
+    @classmethod
+    def stall(cls, run_id: int, job: int, episode: int) -> Notification:
+        return cls(f"job{job}:stall:{episode}", Event.STALL, run_id, job)
+
+    @classmethod
+    def recovered(cls, run_id: int, job: int, episode: int) -> Notification:
+        return cls(f"job{job}:recovered:{episode}", Event.RECOVERED, run_id, job)
 
 
 @dataclass(frozen=True)
@@ -58,6 +103,173 @@ class Row:
     attempts: int
 
 
+class Outbox:
+    """The outbox and slack_threads tables. Every method holds the database's lock for one
+    quick statement (or joins the transaction its caller has opened). Over a read-only
+    `Snapshot` (the status socket) only the reading methods work."""
+
+    def __init__(self, store: Database) -> None:
+        self.store = store
+
+    def add(self, notification: Notification, channel: str, message: Message) -> bool:
+        """Record a notification; False when one with its key exists already (never twice)."""
+        with self.store.lock:
+            cursor = self.store.connection.execute(
+                "INSERT INTO outbox (idempotency_key, run_id, job, kind, event, channel, payload,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (idempotency_key) DO NOTHING",
+                (notification.key, notification.run_id, notification.job, notification.kind,
+                 str(notification.event), channel, json.dumps(message.to_payload()), now_iso()),
+            )  # fmt: skip
+        return cursor.rowcount == 1
+
+    def cover(self, notification: Notification, by: Notification) -> bool:
+        """Record `notification` as said by an earlier one (`by`): never posted."""
+        with self.store.lock:
+            cursor = self.store.connection.execute(
+                "INSERT INTO outbox (idempotency_key, run_id, job, kind, event, channel, payload,"
+                " status, created_at, sent_at) VALUES (?, ?, ?, ?, ?, '', ?, 'covered', ?, ?)"
+                " ON CONFLICT (idempotency_key) DO NOTHING",
+                (notification.key, notification.run_id, notification.job, notification.kind,
+                 str(notification.event), json.dumps({"covered_by": by.key, "text": ""}),
+                 now_iso(), now_iso()),
+            )  # fmt: skip
+        return cursor.rowcount == 1
+
+    def has(self, notification: Notification) -> bool:
+        return self._one("SELECT 1 FROM outbox WHERE idempotency_key = ?", notification.key)
+
+    def count(self, job: int, event: Event) -> int:
+        """How many notifications of this kind a job has had (stall episodes, ...)."""
+        with self.store.lock:
+            row = self.store.connection.execute(
+                "SELECT COUNT(*) FROM outbox WHERE job = ? AND event = ?", (job, str(event))
+            ).fetchone()
+        return int(row[0])
+
+    def runs_owing_final_replies(self) -> list[int]:
+        """Runs with a job Slurm ended whose final reply is not in the outbox yet, oldest
+        first."""
+        with self.store.lock:
+            rows = self.store.connection.execute(
+                "SELECT j.run_id FROM jobs j WHERE j.final = 1 AND j.run_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.job = j.id AND o.event = ?)"
+                " GROUP BY j.run_id ORDER BY MIN(j.id)",
+                (str(Event.FINAL),),
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def runs_without_parent(self) -> list[int]:
+        with self.store.lock:
+            rows = self.store.connection.execute(
+                "SELECT r.id FROM runs r WHERE NOT EXISTS"
+                " (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.event = ?) ORDER BY r.id",
+                (str(Event.PARENT),),
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def owed_notifications(self, now: float) -> list[Row]:
+        """What is still to be delivered and due by `now` (unix time), in row order."""
+        with self.store.lock:
+            rows = self.store.connection.execute(
+                "SELECT * FROM outbox WHERE status IN ('pending', 'sending')"
+                " AND next_attempt_at <= ? ORDER BY id",
+                (now,),
+            ).fetchall()
+        return [
+            Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
+                Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"])
+            for r in rows
+        ]  # fmt: skip
+
+    def depth(self) -> int:
+        with self.store.lock:
+            row = self.store.connection.execute(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+            ).fetchone()
+        return int(row[0])
+
+    def thread(self, run_id: int) -> tuple[str, str] | None:
+        with self.store.lock:
+            row = self.store.connection.execute(
+                "SELECT channel, ts FROM slack_threads WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return (row["channel"], row["ts"]) if row else None
+
+    def superseded(self, row: Row) -> bool:
+        """A newer edit of the same parent is waiting: only the newest needs sending."""
+        return self._one(
+            "SELECT 1 FROM outbox WHERE run_id = ? AND kind = 'update' AND id > ?"
+            " AND status IN ('pending', 'sending') LIMIT 1",
+            row.run_id,
+            row.id,
+        )
+
+    def parent_parked(self, run_id: int) -> bool:
+        return self._one(
+            "SELECT 1 FROM outbox WHERE run_id = ? AND kind = 'parent' AND status = 'parked'",
+            run_id,
+        )
+
+    def claim(self, row: Row) -> None:
+        """About to post: from now on a crash leaves the row `sending`, to be looked for."""
+        self._execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?", row.id
+        )
+
+    def mark_sent(self, row: Row, ts: str | None, thread_channel: str | None = None) -> None:
+        """Delivered (with Slack's ts); a parent's ts becomes its run's thread."""
+        with self.store.transaction() as connection:
+            connection.execute(
+                "UPDATE outbox SET status = 'sent', slack_ts = ?, sent_at = ?, last_error = NULL"
+                " WHERE id = ?",
+                (ts, now_iso(), row.id),
+            )
+            if row.kind == "parent" and ts is not None and thread_channel is not None:
+                connection.execute(
+                    "INSERT OR IGNORE INTO slack_threads (run_id, channel, ts) VALUES (?, ?, ?)",
+                    (row.run_id, thread_channel, ts),
+                )
+
+    def defer(self, row: Row, error: str, attempts: int, retry_at: float) -> None:
+        """A transient failure: try again at `retry_at`. A row left `sending` may have reached
+        Slack: the next try looks for it first."""
+        self._execute(
+            "UPDATE outbox SET status = CASE WHEN status = 'sending' THEN 'sending'"
+            " ELSE 'pending' END, attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            attempts,
+            error,
+            retry_at,
+            row.id,
+        )
+
+    def park(self, row: Row, error: str) -> None:
+        """A permanent failure: never tried again; reported in status."""
+        self._execute(
+            "UPDATE outbox SET status = 'parked', last_error = ? WHERE id = ?", error, row.id
+        )
+
+    def refuse(self, row: Row, error: str) -> None:
+        """Refused for a bad token, so not delivered: pending again, for after the fix."""
+        self._execute(
+            "UPDATE outbox SET status = 'pending', last_error = ? WHERE id = ?", error, row.id
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row, for status and tests."""
+        with self.store.lock:
+            rows = self.store.connection.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+        return [dict(row) for row in rows]
+
+    def _one(self, sql: str, *parameters: object) -> bool:
+        with self.store.lock:
+            return self.store.connection.execute(sql, parameters).fetchone() is not None
+
+    def _execute(self, sql: str, *parameters: object) -> None:
+        with self.store.lock:
+            self.store.connection.execute(sql, parameters)
+
+
 @dataclass
 class DrainResult:
     sent: int = 0
@@ -65,42 +277,48 @@ class DrainResult:
     deferred: int = 0
     blocked: str | None = None
     errors: list[str] = field(default_factory=list)
+    more: bool = False  # stopped at the deadline with rows still due
 
 
 class Sender:
+    """Delivers what the outbox owes. One drain at a time (a second caller gets nothing)."""
+
     def __init__(
         self,
-        store: Store,
+        outbox: Outbox,
         transport: Transport,
         *,
         pace: float = PACE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        self.store = store
+        self.outbox = outbox
         self.transport = transport
         self.pace = pace
         self.clock = clock
         self.wall_clock = wall_clock
         self.sleep = sleep
         self.last_post: dict[str, float] = {}
-        self.blocked: str | None = None  # set by a bad token: nothing is tried until restart/reload
-
-    def pending(self) -> int:
-        row = self.store.connection.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
-        ).fetchone()
-        return int(row[0])
+        self.blocked: str | None = None  # set by a bad token: nothing is tried until reload
+        self._draining = threading.Lock()
 
     def drain(self, deadline: float | None = None) -> DrainResult:
         """Deliver what is due, in order per run; stop at `deadline` (clock time)."""
         result = DrainResult(blocked=self.blocked)
-        if self.blocked:
+        if self.blocked or not self._draining.acquire(blocking=False):
             return result
+        try:
+            self._drain(deadline, result)
+        finally:
+            self._draining.release()
+        return result
+
+    def _drain(self, deadline: float | None, result: DrainResult) -> None:
         stalled_runs: set[int] = set()
-        for row in self._due_rows():
+        for row in self.outbox.owed_notifications(self.wall_clock()):
             if deadline is not None and self.clock() >= deadline:
+                result.more = True
                 break
             if row.run_id in stalled_runs:
                 result.deferred += 1
@@ -118,36 +336,17 @@ class Sender:
             else:
                 stalled_runs.add(row.run_id)  # a reply waiting for its parent
                 result.deferred += 1
-        return result
-
-    def _due_rows(self) -> list[Row]:
-        rows = self.store.connection.execute(
-            "SELECT * FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ?"
-            " ORDER BY id",
-            (self.wall_clock(),),
-        ).fetchall()
-        return [
-            Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
-                Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"])
-            for r in rows
-        ]  # fmt: skip
-
-    def _thread(self, run_id: int) -> tuple[str, str] | None:
-        row = self.store.connection.execute(
-            "SELECT channel, ts FROM slack_threads WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        return (row["channel"], row["ts"]) if row else None
 
     def _deliver(self, row: Row) -> bool:
         """True when the row is done; False when it must wait (a reply before its parent)."""
-        thread = self._thread(row.run_id)
+        thread = self.outbox.thread(row.run_id)
         if row.kind == "parent" and thread is not None:
-            self._mark_sent(row, thread[1])  # a parent exists already: never a second thread
+            self.outbox.mark_sent(row, thread[1])  # a parent exists already: never a second
             return True
         waits_for_parent = (
             row.kind != "parent" and thread is None and self.transport.supports_threads
         )
-        if waits_for_parent and not self._parent_parked(row.run_id):
+        if waits_for_parent and not self.outbox.parent_parked(row.run_id):
             return False  # the parent comes first; if it was parked, post without a thread
         if row.kind == "update":
             self._deliver_update(row, thread)
@@ -157,53 +356,27 @@ class Sender:
 
     def _deliver_update(self, row: Row, thread: tuple[str, str] | None) -> None:
         """Edit the run's parent in place; only the newest pending edit is sent."""
-        if thread is not None and not self._superseded(row):
+        if thread is not None and not self.outbox.superseded(row):
             channel, ts = thread
             self._call(channel, lambda: self.transport.update(channel, ts, row.message))
-        self._mark_sent(row, thread[1] if thread else None)
+        self.outbox.mark_sent(row, thread[1] if thread else None)
 
     def _deliver_post(self, row: Row, thread: tuple[str, str] | None) -> None:
         channel = thread[0] if thread else row.channel
         thread_ts = thread[1] if thread and row.kind == "reply" else None
-        found = self._find_unconfirmed(row, channel, thread_ts)
+        found = (
+            self.transport.find(channel, thread_ts, row.key) if row.status == "sending" else None
+        )
         if found is not None:
             ts: str | None = found
         else:
-            self._mark_sending(row)
+            self.outbox.claim(row)
             posted = self._call(
                 channel,
                 lambda: self.transport.post(channel, row.message, thread_ts=thread_ts, key=row.key),
             )
             ts = posted.ts
-        with self.store.transaction():
-            self._mark_sent(row, ts)
-            if row.kind == "parent" and ts is not None:
-                self.store.connection.execute(
-                    "INSERT OR IGNORE INTO slack_threads (run_id, channel, ts) VALUES (?, ?, ?)",
-                    (row.run_id, channel, ts),
-                )
-
-    def _find_unconfirmed(self, row: Row, channel: str, thread_ts: str | None) -> str | None:
-        """A row left `sending` may have reached Slack before the process died: look first."""
-        if row.status != "sending":
-            return None
-        return self.transport.find(channel, thread_ts, row.key)
-
-    def _superseded(self, row: Row) -> bool:
-        """Only the newest pending edit of a run's parent needs sending."""
-        newer = self.store.connection.execute(
-            "SELECT 1 FROM outbox WHERE run_id = ? AND kind = 'update' AND id > ?"
-            " AND status IN ('pending', 'sending') LIMIT 1",
-            (row.run_id, row.id),
-        ).fetchone()
-        return newer is not None
-
-    def _parent_parked(self, run_id: int) -> bool:
-        row = self.store.connection.execute(
-            "SELECT 1 FROM outbox WHERE run_id = ? AND kind = 'parent' AND status = 'parked'",
-            (run_id,),
-        ).fetchone()
-        return row is not None
+        self.outbox.mark_sent(row, ts, channel)
 
     def _pace(self, channel: str) -> None:
         """Wait until `pace` seconds have passed since the last call to this channel ended."""
@@ -220,48 +393,18 @@ class Sender:
         finally:
             self.last_post[channel] = self.clock()
 
-    def _mark_sending(self, row: Row) -> None:
-        self.store.connection.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?", (row.id,)
-        )
-
-    def _mark_sent(self, row: Row, ts: str | None) -> None:
-        self.store.connection.execute(
-            "UPDATE outbox SET status = 'sent', slack_ts = ?, sent_at = ?, last_error = NULL"
-            " WHERE id = ?",
-            (ts, now_iso(), row.id),
-        )
-
     def _failed(self, row: Row, error: DeliveryError, result: DrainResult) -> None:
         message = str(error)
         result.errors.append(f"{row.key}: {message}")
         if error.blocking:  # a bad token: keep the row for after the fix, stop trying
-            self.store.connection.execute(  # refused, so not delivered: back to pending
-                "UPDATE outbox SET status = 'pending', last_error = ? WHERE id = ?",
-                (message, row.id),
-            )
+            self.outbox.refuse(row, message)
             self.blocked = result.blocked = message
             return
         if error.permanent:
-            self.store.connection.execute(
-                "UPDATE outbox SET status = 'parked', last_error = ? WHERE id = ?",
-                (message, row.id),
-            )
+            self.outbox.park(row, message)
             result.parked += 1
             return
         attempts = row.attempts + 1
         backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** min(attempts, 10))
-        self.store.connection.execute(
-            # a row left 'sending' may have reached Slack: the next try looks for it first
-            "UPDATE outbox SET status = CASE WHEN status = 'sending' THEN 'sending'"
-            " ELSE 'pending' END,"
-            " attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-            (attempts, message, self.wall_clock() + backoff, row.id),
-        )
+        self.outbox.defer(row, message, attempts, self.wall_clock() + backoff)
         result.deferred += 1
-
-
-def outbox_rows(store: Store) -> list[dict[str, Any]]:
-    """Every outbox row, for status and tests."""
-    rows = store.connection.execute("SELECT * FROM outbox ORDER BY id").fetchall()
-    return [dict(row) for row in rows]

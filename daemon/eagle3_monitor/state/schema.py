@@ -113,4 +113,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE log_positions ADD COLUMN lines INTEGER NOT NULL DEFAULT 0;
     """,
+    # 6: what each notification is about, as a column (no more parsing keys): parent, update,
+    # final, finished, early, stall, recovered
+    """
+    ALTER TABLE outbox ADD COLUMN event TEXT NOT NULL DEFAULT '';
+    UPDATE outbox SET event = CASE
+        WHEN idempotency_key LIKE 'run%:parent' THEN 'parent'
+        WHEN idempotency_key LIKE 'run%:update:%' THEN 'update'
+        WHEN idempotency_key LIKE 'run%:finished' THEN 'finished'
+        WHEN idempotency_key LIKE 'job%:final' THEN 'final'
+        WHEN idempotency_key LIKE 'job%:early' THEN 'early'
+        WHEN idempotency_key LIKE 'job%:stall:%' THEN 'stall'
+        WHEN idempotency_key LIKE 'job%:recovered:%' THEN 'recovered'
+        ELSE kind END;
+    CREATE INDEX outbox_by_job_event ON outbox (job, event);
+    """,
 )

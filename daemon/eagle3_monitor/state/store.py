@@ -1,19 +1,25 @@
-"""The SQLite store: runs, jobs, their state transitions and poll watermarks."""
+"""The SQLite store: runs, jobs, their state transitions, reviews and poll watermarks.
+
+One writer connection, shared by the daemon's threads under `Store.lock` (held only for quick
+database work, never around Slurm, Slack or log reading); readers (`Store.read()`, used by the
+status socket) open their own connection and, with WAL, never wait for the writer."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from eagle3_monitor.errors import MonitorError
-from eagle3_monitor.slurm.model import JobRecord
+from eagle3_monitor.slurm.model import JobRecord, JobState, SlurmView, parse_state
 from eagle3_monitor.state.schema import MIGRATIONS
 
 
@@ -35,7 +41,7 @@ class StoredJob:
     run_id: int | None
     task_index: int | None
     name: str
-    state: str
+    state: JobState
     exit_code: int | None
     reason: str
     start: str | None
@@ -44,6 +50,19 @@ class StoredJob:
     log_paths: list[str]
     final: bool
     role: str | None = None
+    raw_state: str = ""
+
+    def slurm_view(self) -> SlurmView:
+        """What Slurm said of this job when it was last polled."""
+        return SlurmView(
+            self.state,
+            self.final,
+            self.start is not None,
+            self.exit_code,
+            self.reason,
+            self.raw_state,
+            self.display_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -86,11 +105,144 @@ class JobEvent:
     final: bool
 
 
-class Store:
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+class Database(Protocol):
+    """A connection and the lock that guards it: the writer (`Store`) or a `Snapshot`."""
+
+    connection: sqlite3.Connection
+    lock: AbstractContextManager[Any]
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+
+def _locked(method: Method) -> Method:
+    """Run under the object's lock: the writer connection is shared by the daemon's threads, so
+    even a read on it must not interleave with another thread's transaction."""
+
+    @wraps(method)
+    def wrapper(self: _Queries, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _Queries:
+    """Reads shared by the writer (`Store`) and read-only snapshots (`Snapshot`)."""
+
+    connection: sqlite3.Connection
+    lock: AbstractContextManager[Any]
+
+    @_locked
+    def run(self, run_id: int) -> StoredRun | None:
+        row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run(row) if row else None
+
+    @_locked
+    def run_of_job(self, cluster: str, job_id: str) -> StoredRun | None:
+        """The run of the newest job with this id on this cluster."""
+        row = self.connection.execute(
+            "SELECT run_id FROM jobs WHERE cluster = ? AND job_id = ? AND run_id IS NOT NULL"
+            " ORDER BY submit DESC LIMIT 1",
+            (cluster, job_id),
+        ).fetchone()
+        return self.run(row["run_id"]) if row else None
+
+    @_locked
+    def run_for_key(self, run_key: str) -> StoredRun | None:
+        row = self.connection.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
+        return _run(row) if row else None
+
+    @_locked
+    def runs(self) -> list[StoredRun]:
+        rows = self.connection.execute("SELECT * FROM runs ORDER BY first_submit, id").fetchall()
+        return [_run(row) for row in rows]
+
+    @_locked
+    def recent_runs_for_base(self, cluster: str, job_base: str, user: str) -> list[StoredRun]:
+        rows = self.connection.execute(
+            "SELECT * FROM runs WHERE cluster = ? AND job_base = ? AND user = ?"
+            " ORDER BY first_submit DESC",
+            (cluster, job_base, user),
+        ).fetchall()
+        return [_run(row) for row in rows]
+
+    @_locked
+    def job(self, cluster: str, job_id: str, submit: datetime | None) -> StoredJob | None:
+        row = self.connection.execute(
+            "SELECT * FROM jobs WHERE cluster = ? AND job_id = ? AND submit = ?",
+            (cluster, job_id, _iso(submit) or ""),
+        ).fetchone()
+        return _job(row) if row else None
+
+    @_locked
+    def job_by_row(self, row: int) -> StoredJob | None:
+        found = self.connection.execute("SELECT * FROM jobs WHERE id = ?", (row,)).fetchone()
+        return _job(found) if found else None
+
+    @_locked
+    def jobs_of_run(self, run_id: int) -> list[StoredJob]:
+        rows = self.connection.execute(
+            "SELECT * FROM jobs WHERE run_id = ? ORDER BY task_index, submit", (run_id,)
+        ).fetchall()
+        return [_job(row) for row in rows]
+
+    @_locked
+    def unfinished_jobs(self) -> list[StoredJob]:
+        rows = self.connection.execute("SELECT * FROM jobs WHERE final = 0 ORDER BY id").fetchall()
+        return [_job(row) for row in rows]
+
+    @_locked
+    def events(self, job_row: int) -> list[JobEvent]:
+        rows = self.connection.execute(
+            "SELECT at, old_state, new_state, final FROM job_events WHERE job = ? ORDER BY id",
+            (job_row,),
+        ).fetchall()
+        return [JobEvent(r["at"], r["old_state"], r["new_state"], bool(r["final"])) for r in rows]
+
+    @_locked
+    def latest_review(self, run_id: int) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            "SELECT document FROM reviews WHERE run_id = ? ORDER BY id DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        document = json.loads(row["document"]) if row else None
+        return document if isinstance(document, dict) else None
+
+    @_locked
+    def log_position(self, path: str) -> LogPosition | None:
+        row = self.connection.execute(
+            "SELECT path, inode, offset, lines FROM log_positions WHERE path = ?", (path,)
+        ).fetchone()
+        return LogPosition(row["path"], row["inode"], row["offset"], row["lines"]) if row else None
+
+    @_locked
+    def watermark(self, name: str) -> str | None:
+        row = self.connection.execute(
+            "SELECT value FROM watermarks WHERE name = ?", (name,)
+        ).fetchone()
+        return str(row["value"]) if row else None
+
+
+class Snapshot(_Queries):
+    """A consistent read-only view of the database on its own connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.lock = nullcontext()  # its own connection, used by one thread
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        raise MonitorError("a read-only snapshot cannot write")
+        yield self.connection  # pragma: no cover - unreachable, makes this a generator
+
+
+class Store(_Queries):
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
-        self.lock = threading.RLock()  # the daemon's threads take turns
+        self.lock = threading.RLock()  # the writer connection: quick database work only
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -112,7 +264,20 @@ class Store:
         return store
 
     def close(self) -> None:
-        self.connection.close()
+        with self.lock:
+            self.connection.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Snapshot]:
+        """A read-only snapshot on a connection of its own: never waits for the writer."""
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        try:
+            connection.execute("BEGIN")
+            yield Snapshot(connection)
+        finally:
+            connection.close()
 
     @property
     def schema_version(self) -> int:
@@ -133,32 +298,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+        """One write transaction, holding the writer lock for its length."""
+        with self.lock:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
 
     # ------------------------------------------------------------------ runs
-    def run(self, run_id: int) -> StoredRun | None:
-        row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run(row) if row else None
-
-    def run_of_job(self, cluster: str, job_id: str) -> StoredRun | None:
-        """The run of the newest job with this id on this cluster."""
-        row = self.connection.execute(
-            "SELECT run_id FROM jobs WHERE cluster = ? AND job_id = ? AND run_id IS NOT NULL"
-            " ORDER BY submit DESC LIMIT 1",
-            (cluster, job_id),
-        ).fetchone()
-        return self.run(row["run_id"]) if row else None
-
-    def run_for_key(self, run_key: str) -> StoredRun | None:
-        row = self.connection.execute("SELECT * FROM runs WHERE run_key = ?", (run_key,)).fetchone()
-        return _run(row) if row else None
-
+    @_locked
     def create_run(
         self,
         run_key: str,
@@ -191,40 +342,8 @@ class Store:
         assert run is not None
         return run
 
-    def runs(self) -> list[StoredRun]:
-        rows = self.connection.execute("SELECT * FROM runs ORDER BY first_submit, id").fetchall()
-        return [_run(row) for row in rows]
-
-    def recent_runs_for_base(self, cluster: str, job_base: str, user: str) -> list[StoredRun]:
-        rows = self.connection.execute(
-            "SELECT * FROM runs WHERE cluster = ? AND job_base = ? AND user = ?"
-            " ORDER BY first_submit DESC",
-            (cluster, job_base, user),
-        ).fetchall()
-        return [_run(row) for row in rows]
-
     # ------------------------------------------------------------------ jobs
-    def job(self, cluster: str, job_id: str, submit: datetime | None) -> StoredJob | None:
-        row = self.connection.execute(
-            "SELECT * FROM jobs WHERE cluster = ? AND job_id = ? AND submit = ?",
-            (cluster, job_id, _iso(submit) or ""),
-        ).fetchone()
-        return _job(row) if row else None
-
-    def job_by_row(self, row: int) -> StoredJob | None:
-        found = self.connection.execute("SELECT * FROM jobs WHERE id = ?", (row,)).fetchone()
-        return _job(found) if found else None
-
-    def jobs_of_run(self, run_id: int) -> list[StoredJob]:
-        rows = self.connection.execute(
-            "SELECT * FROM jobs WHERE run_id = ? ORDER BY task_index, submit", (run_id,)
-        ).fetchall()
-        return [_job(row) for row in rows]
-
-    def unfinished_jobs(self) -> list[StoredJob]:
-        rows = self.connection.execute("SELECT * FROM jobs WHERE final = 0 ORDER BY id").fetchall()
-        return [_job(row) for row in rows]
-
+    @_locked
     def record_job(
         self,
         record: JobRecord,
@@ -276,35 +395,18 @@ class Store:
         )
         return Transition(stored, old_state, str(record.state), final)
 
-    def events(self, job_row: int) -> list[JobEvent]:
-        rows = self.connection.execute(
-            "SELECT at, old_state, new_state, final FROM job_events WHERE job = ? ORDER BY id",
-            (job_row,),
-        ).fetchall()
-        return [JobEvent(r["at"], r["old_state"], r["new_state"], bool(r["final"])) for r in rows]
-
     # ------------------------------------------------------------------ reviews
-    def save_review(self, run_id: int, document: dict[str, Any]) -> None:
-        """Keep the run's latest review (review/1 JSON); older ones are history."""
-        self.connection.execute(
+    @_locked
+    def save_review(self, run_id: int, document: dict[str, Any]) -> int:
+        """Keep the run's latest review (review/1 JSON); older ones are history. Its row id."""
+        cursor = self.connection.execute(
             "INSERT INTO reviews (run_id, created_at, document) VALUES (?, ?, ?)",
             (run_id, now_iso(), json.dumps(document)),
         )
-
-    def latest_review(self, run_id: int) -> dict[str, Any] | None:
-        row = self.connection.execute(
-            "SELECT document FROM reviews WHERE run_id = ? ORDER BY id DESC LIMIT 1", (run_id,)
-        ).fetchone()
-        document = json.loads(row["document"]) if row else None
-        return document if isinstance(document, dict) else None
+        return int(cursor.lastrowid or 0)
 
     # ------------------------------------------------------------------ log positions
-    def log_position(self, path: str) -> LogPosition | None:
-        row = self.connection.execute(
-            "SELECT path, inode, offset, lines FROM log_positions WHERE path = ?", (path,)
-        ).fetchone()
-        return LogPosition(row["path"], row["inode"], row["offset"], row["lines"]) if row else None
-
+    @_locked
     def set_log_position(self, position: LogPosition) -> None:
         self.connection.execute(
             "INSERT INTO log_positions (path, inode, offset, lines, updated_at)"
@@ -313,6 +415,7 @@ class Store:
             (position.path, position.inode, position.offset, position.lines, now_iso()),
         )
 
+    @_locked
     def forget_positions_of_ended_jobs(self) -> int:
         """Live-following positions of jobs that ended are no longer needed."""
         cursor = self.connection.execute(
@@ -321,18 +424,14 @@ class Store:
         )
         return cursor.rowcount
 
+    @_locked
     def checkpoint(self) -> None:
         """Fold the WAL back into the database file and refresh the planner's statistics."""
         self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.connection.execute("PRAGMA optimize")
 
     # ------------------------------------------------------------------ watermarks
-    def watermark(self, name: str) -> str | None:
-        row = self.connection.execute(
-            "SELECT value FROM watermarks WHERE name = ?", (name,)
-        ).fetchone()
-        return str(row["value"]) if row else None
-
+    @_locked
     def set_watermark(self, name: str, value: str) -> None:
         self.connection.execute(
             "INSERT INTO watermarks (name, value, updated_at) VALUES (?, ?, ?)"
@@ -352,7 +451,7 @@ def _job(row: sqlite3.Row) -> StoredJob:
         run_id=row["run_id"],
         task_index=row["task_index"],
         name=row["name"],
-        state=row["state"],
+        state=parse_state(row["state"]),
         exit_code=row["exit_code"],
         reason=row["reason"],
         start=row["start"],
@@ -361,6 +460,7 @@ def _job(row: sqlite3.Row) -> StoredJob:
         log_paths=json.loads(row["log_paths"]),
         final=bool(row["final"]),
         role=row["role"],
+        raw_state=row["raw_state"],
     )
 
 

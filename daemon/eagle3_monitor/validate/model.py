@@ -32,12 +32,12 @@ class Check:
     path: Path | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TaskValidation:
     task: str | None
     index: int | None
     role: Role | None
-    checks: list[Check] = field(default_factory=list)
+    checks: tuple[Check, ...] = ()
 
     @property
     def status(self) -> CheckStatus:
@@ -50,14 +50,19 @@ class TaskValidation:
     def failures(self) -> list[Check]:
         return [check for check in self.checks if check.status is CheckStatus.FAIL]
 
+    def check(self, name: str) -> Check | None:
+        return next((check for check in self.checks if check.name == name), None)
 
-@dataclass
+
+@dataclass(frozen=True)
 class Validation:
+    """The validate view of a run's review: the same verdict, told as artifact checks."""
+
     path: Path
     experiment: str | None
     verdict: ValidationVerdict
-    tasks: list[TaskValidation]
+    tasks: tuple[TaskValidation, ...]
     threshold: float
     acceptance_length: float | None = None
     per_topic: dict[str, float] = field(default_factory=dict)
-    next_steps: list[str] = field(default_factory=list)
+    next_steps: tuple[str, ...] = ()

@@ -1,0 +1,218 @@
+"""`eagle3-monitor run`: the service around the daemon's cycles.
+
+Startup builds the real parts (the state database, the Slurm backend, the Slack transport),
+opens the status socket, starts the scheduler, then says READY=1. An APScheduler
+BackgroundScheduler runs each cycle as `while cycle(): ...` (no overlapping polls, late runs
+coalesced; reviews in up to `review_workers` threads). The main thread owns signals (handlers
+only set flags), watchdog pings (only while polls happen), SIGHUP reloads and a bounded
+shutdown: after `shutdown_timeout_seconds` the process exits whatever is still in flight (a
+hung sacct is killed; a half-sent Slack message is found again after a restart). A second
+SIGINT forces the exit."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from eagle3_monitor import __version__
+from eagle3_monitor.config import load_config_and_catalog
+from eagle3_monitor.service.daemon import Daemon, DaemonConfig
+from eagle3_monitor.service.sd_notify import SystemdNotifier, watchdog_interval
+from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket
+from eagle3_monitor.slack.setup import make_transport
+from eagle3_monitor.slurm.backend import make_backend
+from eagle3_monitor.state.store import Store
+
+log = structlog.get_logger("eagle3_monitor")
+EXIT_STARTUP_FAILED = 3
+HOUSEKEEPING_SECONDS = 600.0
+REVIEW_CHECK_SECONDS = 1.0
+
+
+def load_daemon_config(config_path: Path | None) -> DaemonConfig:
+    loaded, catalog = load_config_and_catalog(config_path)
+    return DaemonConfig(loaded.config, catalog)
+
+
+class Service:
+    """Runs a `Daemon`'s cycles on a schedule, serves its status socket, talks to systemd."""
+
+    def __init__(self, daemon: Daemon, config_path: Path | None) -> None:
+        self.daemon = daemon
+        self.config_path = config_path
+        self.systemd = SystemdNotifier()
+        self.stop_event = threading.Event()
+        self.reload_event = threading.Event()
+        self._busy = threading.Condition()
+        self._cycles_running = 0
+        config = daemon.config
+        self.scheduler = BackgroundScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        )
+        policy = AccessPolicy(config.status.allowed_users, config.status.allowed_groups)
+        self.socket = StatusSocket(config.socket_path(), daemon.status.handle, policy)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        rhythm = self.daemon.config.daemon
+        daemon = self.daemon
+        self.socket.start()
+        self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True)
+        self._every("follow", rhythm.follow_interval_seconds, daemon.follow_cycle)
+        self._every("review", REVIEW_CHECK_SECONDS, daemon.review_cycle,
+                    instances=rhythm.review_workers)  # fmt: skip
+        self._every("send", rhythm.send_interval_seconds, daemon.send_cycle)
+        self._every("housekeeping", HOUSEKEEPING_SECONDS, daemon.housekeeping_cycle)
+        self.scheduler.start()
+        self.systemd.ready(daemon.status.summary())
+        log.info(
+            "started",
+            version=__version__,
+            database=str(daemon.store.path),
+            socket=str(self.socket.path),
+        )
+
+    def _every(
+        self,
+        name: str,
+        seconds: float,
+        cycle: Callable[[], bool],
+        *,
+        instances: int = 1,
+        first_now: bool = False,
+    ) -> None:
+        def drain() -> None:
+            with self._busy:
+                self._cycles_running += 1
+            try:
+                while not self.stop_event.is_set() and cycle():
+                    pass
+            except Exception:  # one failing cycle must not end the service
+                log.exception("cycle failed", cycle=name)
+            finally:
+                with self._busy:
+                    self._cycles_running -= 1
+                    self._busy.notify_all()
+            if name == "poll":
+                self._wake("review")
+
+        first = {"next_run_time": _now()} if first_now else {}  # None would add it paused
+        self.scheduler.add_job(
+            drain, "interval", seconds=seconds, id=name, max_instances=instances, **first
+        )
+
+    def _wake(self, name: str) -> None:
+        if self.scheduler.running and not self.stop_event.is_set():
+            self.scheduler.modify_job(name, next_run_time=_now())
+
+    def run_forever(self) -> int:
+        interval = watchdog_interval()
+        period = self.daemon.config.daemon.poll_interval_seconds
+        while not self.stop_event.is_set():
+            self.stop_event.wait(min(interval or 1.0, 1.0))
+            if self.reload_event.is_set():
+                self.reload_event.clear()
+                self.reload()
+            if self.daemon.poll_soon.is_set():
+                self.daemon.poll_soon.clear()
+                self._wake("poll")
+            if interval is not None and self.scheduler.running and self.daemon.healthy(period):
+                self.systemd.watchdog()
+            self.systemd.status(self.daemon.status.summary())
+        return self.shutdown()
+
+    def shutdown(self) -> int:
+        """Bounded: whatever is in flight after the timeout is abandoned, never waited for."""
+        budget = self.daemon.config.daemon.shutdown_timeout_seconds
+        deadline = time.monotonic() + budget
+        self.systemd.stopping()
+        log.info("stopping")
+        self.daemon.stopping.set()
+        self.daemon.backend.close()  # a hung sacct is killed, not waited out
+        self.socket.close()
+        self.scheduler.shutdown(wait=False)
+        idle = self._wait_for_cycles(deadline - min(5.0, budget / 2))
+        if idle:  # one last delivery within what is left of the budget
+            self.daemon.sender.drain(deadline=deadline)
+            self.daemon.store.close()
+        log.info("stopped", clean=idle)
+        return 0
+
+    def _wait_for_cycles(self, deadline: float) -> bool:
+        """Wait until no cycle runs any more, or the deadline; True when none runs."""
+        with self._busy:
+            return self._busy.wait_for(
+                lambda: self._cycles_running == 0, timeout=max(0.0, deadline - time.monotonic())
+            )
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; a bad one is logged and the old one kept."""
+        try:
+            config = load_daemon_config(self.config_path)
+            transport = make_transport(config.config.slack)
+            backend = make_backend(config.config.slurm.backend, config.config.sacct_settings())
+        except Exception as error:
+            log.error("reload failed, keeping the old config", error=str(error))
+            return
+        self.daemon.reconfigure(config, backend, transport)
+        log.info("reloaded the config")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def install_signal_handlers(service: Service) -> None:
+    """Handlers only set flags; a second SIGINT forces the exit."""
+    interrupts = 0
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal interrupts
+        if signum == signal.SIGINT:
+            interrupts += 1
+            if interrupts > 1:
+                os._exit(130)
+        service.stop_event.set()
+
+    def reload(_signum: int, _frame: FrameType | None) -> None:
+        service.reload_event.set()
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: thread stacks to stderr
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+
+
+def build_daemon(config: DaemonConfig) -> Daemon:
+    """The real parts: the state database, the configured Slurm backend and Slack transport."""
+    settings = config.config
+    store = Store.open(settings.database_path())
+    backend = make_backend(settings.slurm.backend, settings.sacct_settings())
+    return Daemon(config, store, backend, make_transport(settings.slack))
+
+
+def run_daemon(config_path: Path | None) -> int:
+    """Start, serve until SIGTERM/SIGINT, stop. Exit 3 when startup fails. Threads still busy
+    after the bounded shutdown (a Slack call in its retries) do not hold the exit up."""
+    try:
+        service = Service(build_daemon(load_daemon_config(config_path)), config_path)
+        install_signal_handlers(service)
+        service.start()
+    except Exception as error:
+        log.error("startup failed", error=str(error))
+        return EXIT_STARTUP_FAILED
+    code = service.run_forever()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # worker threads are joined at interpreter exit: do not wait for them

@@ -1,0 +1,172 @@
+"""What the status socket answers (`eagle3-monitor status`): the daemon's health, its runs, one
+run with its latest review, one job. Every answer is read from a snapshot on its own database
+connection, so it never waits for a poll, a review or Slack. A task's verdict here is the one
+its Slack thread shows (`review/decide.py:current_verdicts`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eagle3_monitor import __version__
+from eagle3_monitor.report.json_report import verdicts_of_document
+from eagle3_monitor.review.decide import current_verdicts
+from eagle3_monitor.service.run_review import latest_job_per_task
+from eagle3_monitor.slack.outbox import Outbox
+from eagle3_monitor.state.store import Snapshot, Store, StoredJob, StoredRun
+from eagle3_monitor.vocabulary import TaskVerdict
+
+COMMANDS = ("status", "runs", "run", "job", "poll")
+
+
+@dataclass
+class Health:
+    """What the daemon's cycles report about themselves (written by them, read here)."""
+
+    started: float = field(default_factory=time.time)
+    last_poll_at: float | None = None
+    last_poll_ok: bool | None = None
+    last_poll_error: str | None = None
+    sacct_errors: int = 0
+    polls: int = 0
+    slack_blocked: str | None = None
+    slack_errors: list[str] = field(default_factory=list)
+    review_errors: int = 0
+
+
+class StatusService:
+    def __init__(
+        self,
+        store: Store,
+        health: Health,
+        request_poll: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.health = health
+        self.request_poll = request_poll
+        self.clock = clock
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One request, one answer; `ok: false` with an `error` for anything it cannot do."""
+        command = request.get("command", "status")
+        if command == "poll":
+            self.request_poll()
+            return {"ok": True, "message": "poll scheduled"}
+        if command not in COMMANDS:
+            return {"ok": False, "error": f"unknown command {command!r}: {', '.join(COMMANDS)}"}
+        with self.store.read() as snapshot:
+            if command == "status":
+                return {"ok": True, **self.health_document(snapshot)}
+            if command == "runs":
+                documents = [run_document(snapshot, run) for run in snapshot.runs()]
+                return {"ok": True, "runs": [d for d in documents if wanted(d, request)]}
+            key = str(request.get("id", ""))
+            if command == "run":
+                run = _find_run(snapshot, key)
+                if run is None:
+                    return {"ok": False, "error": f"no such run: {key}"}
+                review = snapshot.latest_review(run.id)
+                return {"ok": True, "run": {**run_document(snapshot, run), "review": review}}
+            job = _find_job(snapshot, key)
+            if job is None:
+                return {"ok": False, "error": f"no such job: {key}"}
+            return {"ok": True, "job": {**asdict(job), "state": str(job.state)}}
+
+    def health_document(self, snapshot: Snapshot) -> dict[str, Any]:
+        health = self.health
+        outbox = Outbox(snapshot)
+        return {
+            "version": __version__,
+            "uptime_seconds": round(self.clock() - health.started, 1),
+            "last_poll": health.last_poll_at,
+            "last_poll_ok": health.last_poll_ok,
+            "last_poll_error": health.last_poll_error,
+            "sacct_errors": health.sacct_errors,
+            "polls": health.polls,
+            "outbox_depth": outbox.depth(),
+            "reviews_pending": len(outbox.runs_owing_final_replies()),
+            "review_errors": health.review_errors,
+            "slack": {"blocked": health.slack_blocked, "recent_errors": health.slack_errors[-5:]},
+        }
+
+    def summary(self) -> str:
+        """One line for systemd's STATUS=."""
+        health = self.health
+        poll = (
+            "no poll yet"
+            if health.last_poll_ok is None
+            else ("poll ok" if health.last_poll_ok else "sacct failing")
+        )
+        with self.store.read() as snapshot:
+            depth = Outbox(snapshot).depth()
+            runs = len(snapshot.runs())
+        slack = (
+            f"slack blocked: {health.slack_blocked}" if health.slack_blocked else f"outbox {depth}"
+        )
+        return f"{runs} runs; {poll}; {slack}"
+
+
+def run_document(snapshot: Snapshot, run: StoredRun) -> dict[str, Any]:
+    """A run as status shows it: each task's Slurm state and its verdict (the Slack word)."""
+    jobs = snapshot.jobs_of_run(run.id)
+    review = snapshot.latest_review(run.id)
+    latest = latest_job_per_task(jobs)
+    slurm = {index: job.slurm_view() for index, job in latest.items()}
+    verdicts = current_verdicts(slurm, verdicts_of_document(review))
+    return {
+        "id": run.id,
+        "run_key": run.run_key,
+        "experiment": run.experiment_id,
+        "job_base": run.job_base,
+        "user": run.user,
+        "cluster": run.cluster,
+        "verdict": review.get("verdict") if review else None,
+        "headline": review.get("headline") if review else None,
+        "tasks": [
+            _task_document(index, latest.get(index), verdict) for index, verdict in verdicts.items()
+        ],
+    }
+
+
+def _task_document(index: int, job: StoredJob | None, verdict: TaskVerdict) -> dict[str, Any]:
+    return {
+        "task": f"task_{index}",
+        "role": job.role if job else None,
+        "job_id": job.display_id if job else None,
+        "state": str(job.state) if job else None,
+        "final": job.final if job else False,
+        "exit_code": job.exit_code if job else None,
+        "verdict": str(verdict),
+        "start": job.start if job else None,
+        "end": job.end if job else None,
+        "logs": job.log_paths if job else [],
+    }
+
+
+def wanted(run: dict[str, Any], request: dict[str, Any]) -> bool:
+    """`runs` filters: user, active (a task not decided yet), failed (a task failed)."""
+    if request.get("user") and run["user"] != request["user"]:
+        return False
+    verdicts = [TaskVerdict(task["verdict"]) for task in run["tasks"]]
+    if request.get("active") and all(verdict.is_final for verdict in verdicts):
+        return False
+    failed = any(v.is_failure or v is TaskVerdict.BLOCKED for v in verdicts)
+    return not (request.get("failed") and not failed)
+
+
+def _find_run(snapshot: Snapshot, key: str) -> StoredRun | None:
+    for run in snapshot.runs():
+        if key in (str(run.id), run.experiment_id, run.run_key):
+            return run
+    return None
+
+
+def _find_job(snapshot: Snapshot, key: str) -> StoredJob | None:
+    for run in snapshot.runs():
+        for job in snapshot.jobs_of_run(run.id):
+            if key in (job.job_id, job.display_id):
+                return job
+    return None
