@@ -2,13 +2,14 @@
 #   make demo   the daemon watching two simulated pipelines on a local Slurm cluster
 #               (installs what it needs first; `make review-example` is the offline review)
 #   make test   install everything, then ruff, mypy --strict and the whole test suite
+#   (make check: the tests that need no Slurm cluster, about a minute, with coverage)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/experiments/cicd_1764115200
 
-.PHONY: demo review-example test lint typecheck unit bench clean
+.PHONY: demo review-example test check lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	scripts/ensure-python $(PYTHON)
@@ -39,9 +40,14 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# The inner loop: everything that needs no Slurm cluster (about a minute), with coverage.
+check: $(STAMP)
+	$(BIN)/pytest -q -m "not slurm" -n auto -p no:cacheprovider --cov=eagle3_monitor \
+	  --cov-report=term-missing:skip-covered --cov-report=html:.coverage-html
+
 bench: $(STAMP)
 	scripts/ensure-ripgrep
 	$(BIN)/python bench/review_bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage .coverage-html

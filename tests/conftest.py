@@ -9,8 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from eagle3_monitor.rules import Catalog, load_catalog
+
+# Property tests: 60 examples in the inner loop; HYPOTHESIS_PROFILE=thorough for a long hunt.
+settings.register_profile("default", max_examples=60)
+settings.register_profile("thorough", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")
