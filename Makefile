@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/experiments/cicd_1764115200
 
-.PHONY: demo review-example test check lint typecheck unit bench clean
+.PHONY: demo review-example test check lint typecheck unit bench accuracy clean
 
 $(STAMP): pyproject.toml
 	scripts/ensure-python $(PYTHON)
@@ -44,6 +44,9 @@ test: lint typecheck unit
 check: $(STAMP)
 	$(BIN)/pytest -q -m "not slurm" -n auto -p no:cacheprovider --cov=eagle3_monitor \
 	  --cov-report=term-missing:skip-covered --cov-report=html:.coverage-html
+
+accuracy: $(STAMP)
+	$(BIN)/python bench/accuracy.py --verbose
 
 bench: $(STAMP)
 	scripts/ensure-ripgrep
