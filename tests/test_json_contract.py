@@ -17,7 +17,9 @@ TASK_KEYS = {
 TASK_CAUSE_KEYS = {"category", "rule", "summary", "fix", "evidence"}
 EVIDENCE_KEYS = {"file", "line", "text"}
 FINDING_KEYS = {"category", "rule", "file", "line", "text"}
-TASK_VERDICTS = {"pass", "fail", "timeout", "cancelled", "blocked", "running", "not_run"}
+TASK_VERDICTS = {
+    "pass", "fail", "timeout", "cancelled", "blocked", "skipped", "running", "not_run"
+}  # fmt: skip
 
 
 def review_json(path: Path) -> dict[str, Any]:

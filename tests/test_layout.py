@@ -117,3 +117,38 @@ def test_discover_missing_path_and_empty_dir_are_refused(tmp_path: Path) -> None
         discover(tmp_path / "nope")
     with pytest.raises(UnusableInputError, match="no log files"):
         discover(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "job_id"),
+    [
+        (
+            "sbatch_coreai_dlalgo_modelopt-modelopt.Qwen3-8B_EAGLE3_offline_2_9176089.out",
+            2,
+            "9176089",
+        ),
+        (
+            "log-coreai_dlalgo_modelopt-modelopt.Llama-3_3_EAGLE3_offline_1_9176088_0.out",
+            1,
+            "9176088",
+        ),
+        ("sbatch_acct-user.Job_3_9176089_7.out", 3, "9176089_7"),  # an array task of task 3
+    ],
+)
+def test_a_lone_launcher_named_log_keeps_its_task_index_and_job_id(
+    tmp_path: Path, name: str, index: int, job_id: str
+) -> None:
+    log = tmp_path / "downloads" / name
+    log.parent.mkdir()
+    log.write_text("RANK 0 GPU count: 8\n")
+
+    [task] = discover(log).tasks
+
+    assert (task.index, task.latest_job_id, task.task_label) == (index, job_id, f"task_{index}")
+
+
+def test_an_array_job_log_without_the_launchers_name_keeps_its_array_id(tmp_path: Path) -> None:
+    log = tmp_path / "sbatch_myjob_123_4.out"
+    log.write_text("hello\n")
+
+    assert parse_log_name(log, None).job_id == "123_4"

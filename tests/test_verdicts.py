@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,44 @@ def test_review_time_limit_after_a_hang_names_the_hang(catalog: Catalog, tmp_pat
     task = review.tasks[1]
     assert task.verdict is TaskVerdict.TIMEOUT
     assert task.root_cause is not None and task.root_cause.category is Category.NCCL
+
+
+def test_review_a_task_skipped_in_this_launch_leaves_the_run_passing(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """`pipeline.task_0.skip=true`: the launcher writes nothing for task_0."""
+    plans = healthy_plan()
+    plans[0].ran = False
+    experiment = write_experiment(tmp_path, plans)
+    shutil.rmtree(next(experiment.glob("*_0")))
+
+    review = review_path(experiment, catalog)
+
+    assert [task.verdict for task in review.tasks] == [TaskVerdict.SKIPPED] + [TaskVerdict.PASS] * 3
+    assert review.verdict is RunVerdict.PASS
+    assert review.headline.startswith("3 tasks passed (task_0 skipped)")
+    assert review.validation.verdict.value == "passed"
+
+
+def test_review_a_task_whose_outputs_are_there_but_whose_logs_are_gone_did_not_fail(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    experiment = write_experiment(tmp_path, healthy_plan())
+    for log in next(experiment.glob("*_1")).glob("*.out"):
+        log.unlink()
+
+    review = review_path(experiment, catalog)
+
+    assert review.tasks[1].verdict is TaskVerdict.PASS
+    assert review.verdict is RunVerdict.PASS
+
+
+def test_review_a_task_with_neither_logs_nor_outputs_has_not_run(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    plans = healthy_plan()
+    plans[3].ran = False
+    review = review_path(write_experiment(tmp_path, plans), catalog)
+
+    assert review.tasks[3].verdict is TaskVerdict.NOT_RUN
+    assert review.verdict is RunVerdict.INCOMPLETE

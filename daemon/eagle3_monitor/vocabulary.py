@@ -104,6 +104,7 @@ class TaskVerdict(StrEnum):
     TIMEOUT = "timeout"
     CANCELLED = "cancelled"
     BLOCKED = "blocked"  # never ran because an upstream task failed (afterok never satisfied)
+    SKIPPED = "skipped"  # left out of this launch (pipeline.task_N.skip=true): nothing on disk
     RUNNING = "running"
     NOT_RUN = "not_run"
 

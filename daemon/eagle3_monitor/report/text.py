@@ -15,6 +15,7 @@ _COLOURS = {
     "cancelled": "yellow",
     "running": "cyan",
     "blocked": "yellow",
+    "skipped": "bright_black",
     "not_run": "bright_black",
     "incomplete": "yellow",
 }

@@ -54,6 +54,17 @@ class TaskFacts:
     slurm: SlurmView | None = None
     checks: tuple[Check, ...] | None = None  # None: its artifacts were not checked
     benchmark: BenchmarkResults | None = None  # the benchmark's result files
+    skipped: bool = False  # no task directory, no logs, no job: left out of this launch
+
+    @property
+    def left_outputs_only(self) -> bool:
+        """Ran (its outputs are there and sound) but its logs are gone and Slurm was not asked."""
+        if self.slurm is not None or self.logs:
+            return False
+        if self.benchmark is not None and self.benchmark.acceptance_length is not None:
+            return True
+        checks = self.checks or ()
+        return bool(checks) and not any(check.status is CheckStatus.FAIL for check in checks)
 
 
 # ---------------------------------------------------------------------------- one task
@@ -61,6 +72,10 @@ class TaskFacts:
 
 def decide_task(facts: TaskFacts, judgement: Judgement, threshold: float) -> TaskReview:
     verdict, cause = judgement.verdict, judgement.root_cause
+    if verdict is TaskVerdict.NOT_RUN and facts.skipped:
+        verdict = TaskVerdict.SKIPPED
+    elif verdict is TaskVerdict.NOT_RUN and facts.left_outputs_only:
+        verdict = TaskVerdict.PASS  # a missing log is no failure when the outputs are sound
     acceptance = judgement.acceptance
     if judgement.role is Role.BENCHMARK:
         acceptance = acceptance or _acceptance_from_results(facts.benchmark)
@@ -170,6 +185,8 @@ def _task_checks(
         found = (*found, _acceptance_check(acceptance, threshold, facts.benchmark))
     if verdict is TaskVerdict.RUNNING:
         found = (Check("task", CheckStatus.SKIP, f"{facts.task} is still running"),)
+    elif verdict is TaskVerdict.SKIPPED:
+        found = (Check("task", CheckStatus.SKIP, f"{facts.task} was skipped in this launch"),)
     elif not found:
         found = (Check("task", CheckStatus.SKIP, f"{facts.task} has not run"),)
     return TaskValidation(facts.task, facts.index, role, found)
@@ -319,7 +336,11 @@ def _headline_text(
         relation = "≥" if acceptance.value >= threshold else "<"
         gate = f"acceptance length {acceptance.value:.2f} {relation} {threshold:g}"
     if verdict is RunVerdict.PASS:
-        passed = f"all {len(tasks)} tasks passed"
+        skipped = [task.label for task in tasks if task.verdict is TaskVerdict.SKIPPED]
+        ran = len(tasks) - len(skipped)
+        passed = f"all {ran} tasks passed" if not skipped else f"{ran} tasks passed"
+        if skipped:
+            passed += f" ({', '.join(skipped)} skipped)"
         return f"{passed}; {gate}" if gate else passed
     if verdict is RunVerdict.FAIL and headline is not None and headline.root_cause is not None:
         cause = headline.root_cause

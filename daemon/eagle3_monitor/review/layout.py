@@ -211,11 +211,14 @@ def parse_log_name(path: Path, task_dir_name: str | None) -> LogFile:
     (`sbatch_<name>_<jobid>_<arrayindex>.out`) and names that end in `_<digits>`."""
     name = path.name
     anchored = re.escape(task_dir_name) if task_dir_name else None
+    # Without the task dir, the launcher's job name (`<account>.<JobName>_<task index>`) comes
+    # first, so `sbatch_acct.Job_2_9176089.out` is task 2's job 9176089, not array job 2_9176089.
+    name_patterns = [f".*{anchored}"] if anchored else [r"[^.]+\..+?_[0-9]+"]
     for kind, template in (
         (LogKind.TASK, r"^log-(?P<name>{name})_" + _JOB_ID + r"_(?P<restart>[0-9]+)" + _SUFFIX),
         (LogKind.SBATCH, r"^sbatch_(?P<name>{name})_" + _JOB_ID + _SUFFIX),
     ):
-        for name_pattern in ([f".*{anchored}"] if anchored else []) + [r".+?"]:
+        for name_pattern in [*name_patterns, r".+?"]:
             match = re.match(template.replace("{name}", name_pattern), name)
             if match:
                 restart = int(match.group("restart")) if kind is LogKind.TASK else 0

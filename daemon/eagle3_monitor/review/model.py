@@ -105,5 +105,5 @@ class RunReview:
         return [
             task.index
             for task in self.tasks
-            if task.index is not None and task.verdict is TaskVerdict.PASS
+            if task.index is not None and task.verdict in (TaskVerdict.PASS, TaskVerdict.SKIPPED)
         ]

@@ -172,6 +172,7 @@ def _facts(
         slurm=slurm,
         checks=checks,
         benchmark=benchmark,
+        skipped=task.directory is None and not task.logs and slurm is None and checks is None,
     )
 
 

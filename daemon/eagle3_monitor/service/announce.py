@@ -150,6 +150,9 @@ class Announcer:
         return task_message(review, task, mention=mention)
 
 
+_SAID_WITHOUT_A_JOB = (TaskVerdict.BLOCKED, TaskVerdict.SKIPPED)
+
+
 def _finished(jobs: Sequence[StoredJob], review: RunReview) -> bool:
     """Every task is decided for good and has had its reply: a task with a job once the job's
     task is final; a task Slurm has not listed a job for only when blocked (its reply was said
@@ -162,7 +165,7 @@ def _finished(jobs: Sequence[StoredJob], review: RunReview) -> bool:
             continue
         if task.index in indices and not task.verdict.is_final:
             return False
-        if task.index not in indices and task.verdict is not TaskVerdict.BLOCKED:
+        if task.index not in indices and task.verdict not in _SAID_WITHOUT_A_JOB:
             return False
     return True
 

@@ -21,6 +21,7 @@ STATE_ICONS = {
     "running": ":arrows_counterclockwise:",
     "pending": ":double_vertical_bar:",
     "blocked": ":no_entry:",
+    "skipped": ":fast_forward:",
     "stalled": ":warning:",
 }
 

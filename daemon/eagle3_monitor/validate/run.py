@@ -110,9 +110,10 @@ def check_artifacts(
                 output = resolve(templates.training_output, root, None)
                 losses = list(task.train_losses)
                 checks[task.index] = (*check_export(export), *check_training_loss(output, losses))
-        elif task.role is Role.BENCHMARK and task.ran:
+        elif task.role is Role.BENCHMARK:
             directories = [resolve(t, root, task.directory) for t in templates.benchmark_results]
-            benchmark = read_benchmark_results(directories)
+            results = read_benchmark_results(directories)
+            benchmark = results if task.ran or results.files else None
     return ArtifactReport(checks, benchmark)
 
 
