@@ -13,6 +13,7 @@ from eagle3_monitor.rules import Catalog, RuleKind
 from eagle3_monitor.rules.catalog import render_template, scan_form
 from eagle3_monitor.rules.selftest import check_rule_samples
 from eagle3_monitor.vocabulary import Category
+from tests.cli_runner import run_cli
 
 COMPUTED_CATEGORIES = {
     Category.LOW_ACCEPTANCE,  # from the acceptance length against the threshold
@@ -136,3 +137,40 @@ def test_config_duplicate_ids_in_one_file_are_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="duplicate rule id 'twice'"):
         load_config_and_catalog(config)
+
+
+def test_rules_test_on_a_log_shows_each_rules_matches_and_the_judgement(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text(
+        "RANK 0 GPU count: 8\n"
+        "{'loss': 2.41, 'grad_norm': 0.9, 'learning_rate': 1e-4, 'epoch': 0.1}\n"
+        # pytorch/pytorch#113245-style OOM on one rank, then the others' watchdog timeouts
+        "[rank3]: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.95 GiB. GPU 3 "
+        "has a total capacity of 79.11 GiB of which 1.02 GiB is free.\n"
+        "[rank0]:[E ProcessGroupNCCL.cpp:577] [Rank 0] Watchdog caught collective operation "
+        "timeout: WorkNCCL(SeqNum=77, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, "
+        "Timeout(ms)=600000) ran for 600541 milliseconds before timing out.\n"
+    )
+
+    done = run_cli("rules", "test", log)
+
+    assert done.status == 0, done
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{log}: 4 lines;")
+    [oom] = [line for line in lines if line.lstrip().startswith("cuda-oom ")]
+    assert "gpu_oom" in oom and oom.rstrip().endswith("1 lines")
+    assert any(line.strip().startswith("3: [rank3]: torch.OutOfMemoryError") for line in lines)
+    assert (
+        lines[-1]
+        == "  judged: fail: gpu_oom (cuda-oom): CUDA out of memory on GPU 3 (tried to allocate 1.95 GiB)"
+    )
+
+
+def test_rules_test_on_a_missing_log_is_a_one_line_error(tmp_path: Path) -> None:
+    done = run_cli("rules", "test", tmp_path / "nope.log")
+
+    assert done.status == 2
+    assert (
+        done.stderr.strip()
+        == f"eagle3-monitor: error: {tmp_path / 'nope.log'}: No such file or directory"
+    )

@@ -23,6 +23,7 @@ from eagle3_monitor.monitor.poll import poll_once
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.report.lint import lint_to_json, lint_to_text
 from eagle3_monitor.report.poll import poll_to_json, poll_to_text
+from eagle3_monitor.report.rule_hits import rule_hits_to_text
 from eagle3_monitor.report.status import status_to_text
 from eagle3_monitor.report.validation import (
     validation_to_json,
@@ -31,6 +32,7 @@ from eagle3_monitor.report.validation import (
 )
 from eagle3_monitor.review.layout import discover
 from eagle3_monitor.review.run import review_path, validate_path
+from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.review.slurm_views import slurm_views
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
@@ -440,11 +442,21 @@ def rules() -> None:
 
 
 @rules.command("test")
+@click.argument("logs", nargs=-1, type=click.Path(path_type=Path))
 @config_option
 @one_line_errors
-def rules_test(config_file: Path | None) -> None:
-    """Check every rule against its own sample lines (must / must not match)."""
-    _, catalog = load_config_and_catalog(config_path_from(config_file))
+def rules_test(logs: tuple[Path, ...], config_file: Path | None) -> None:
+    """Check every rule against its own sample lines (must / must not match); with LOG files,
+    show what each rule matched in them (count and first lines) and how each was judged.
+
+    Exit status: 0 all samples pass (or the logs were read), 1 a sample failed, 2 bad input."""
+    loaded, catalog = load_config_and_catalog(config_path_from(config_file))
+    if logs:
+        for log in logs:
+            scan = scan_file(log, catalog)  # an unreadable log: one line, exit 2
+            review = review_path(log, catalog, loaded.config.review_settings())
+            click.echo(rule_hits_to_text(scan, review), nl=False)
+        return
     failures = check_rule_samples(catalog)
     for failure in failures:
         click.echo(f"FAIL {failure.rule_id}: sample {failure.problem}: {failure.line!r}")
