@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import fmean
 
+from eagle3_monitor.review.launch import Launch
 from eagle3_monitor.review.layout import LogKind
 from eagle3_monitor.review.model import AcceptanceLength, Evidence, Finding, RootCause
 from eagle3_monitor.review.scanner import FileScan, Hit
-from eagle3_monitor.rules.model import RuleKind
+from eagle3_monitor.rules.catalog import render_template
+from eagle3_monitor.rules.model import Rule, RuleKind
 from eagle3_monitor.slurm.model import JobState, SlurmView
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX, Category, Role, TaskVerdict
 
@@ -104,6 +106,11 @@ class _Evidence:
     hits: list[Located]
     role: Role | None
     logs: Sequence[ScannedLog] = ()
+    launch: Launch = field(default_factory=Launch)
+
+    def fix(self, rule: Rule) -> str:
+        """The rule's fix for this task's role and backend, quoting what it ran."""
+        return render_template(rule.fix_for(self.role, self.launch.backend), self.launch.fields())
 
     def of(self, kind: RuleKind) -> list[Located]:
         return [located for located in self.hits if located.kind is kind]
@@ -126,12 +133,27 @@ class _Evidence:
 
 def determine_role(logs: Sequence[ScannedLog], index: int | None) -> Role | None:
     """The role from the script named in the batch trace, else the task log, else the index."""
+    hit = _launch_hit(logs)
+    if hit is not None and hit.rule.rule.role is not None:
+        return hit.rule.rule.role
+    return ROLE_BY_TASK_INDEX.get(index) if index is not None else None
+
+
+def determine_launch(logs: Sequence[ScannedLog]) -> Launch:
+    """The launcher script and arguments the batch trace (else the task log) shows."""
+    hit = _launch_hit(logs)
+    if hit is None:
+        return Launch()
+    return Launch(hit.groups.get("script"), hit.groups.get("args") or "")
+
+
+def _launch_hit(logs: Sequence[ScannedLog]) -> Hit | None:
     by_file = sorted(logs, key=lambda log: (log.kind is not LogKind.SBATCH, log.order))
     for log in by_file:
         for hit in log.scan.hits_of(RuleKind.ROLE):
             if hit.rule.rule.role is not None:
-                return hit.rule.rule.role
-    return ROLE_BY_TASK_INDEX.get(index) if index is not None else None
+                return hit
+    return None
 
 
 def judge_task(
@@ -139,8 +161,10 @@ def judge_task(
 ) -> Judgement:
     """The task's verdict from its scanned logs and, when known, Slurm's view of its job."""
     role = determine_role(logs, index)
-    applicable = [located for located in _all_hits(logs) if _applies(located, role)]
-    evidence = _Evidence(_current_attempt(applicable), role, [log for log in logs if log.current])
+    launch = determine_launch(logs)
+    applicable = [located for located in _all_hits(logs) if _applies(located, role, launch)]
+    current_logs = [log for log in logs if log.current]
+    evidence = _Evidence(_current_attempt(applicable), role, current_logs, launch)
     acceptance = acceptance_length(evidence.of(RuleKind.METRIC))
     judged = _judge(evidence, acceptance, slurm, bool(logs))
     exit_code = evidence.exit_code
@@ -197,9 +221,9 @@ def _all_hits(logs: Iterable[ScannedLog]) -> list[Located]:
     )
 
 
-def _applies(located: Located, role: Role | None) -> bool:
-    roles = located.hit.rule.rule.roles
-    return not roles or role is None or role in roles
+def _applies(located: Located, role: Role | None, launch: Launch) -> bool:
+    rule = located.hit.rule.rule
+    return (not rule.roles or role is None or role in rule.roles) and rule.runs_for(launch.script)
 
 
 def _current_attempt(hits: list[Located]) -> list[Located]:
@@ -277,11 +301,30 @@ def _killed(evidence: _Evidence, terminations: list[Located], slurm: SlurmView |
         verdict = TaskVerdict.CANCELLED if by_user else TaskVerdict.FAIL
     if error is not None:
         return _Verdict(verdict, _root_cause(error, evidence))
+    waiting = _still_starting(evidence) if category is Category.TIME_LIMIT else None
+    if waiting is not None:  # the health loop was still waiting: it never started
+        return _Verdict(verdict, _root_cause(waiting, evidence))
     if logged is not None and _category(logged) is category:
         cause = _root_cause(logged, evidence)
         return _Verdict(verdict, _with_canceller(cause, slurm))
     assert slurm is not None
     return _Verdict(verdict, _slurm_cause(slurm, evidence, started=True))
+
+
+def _still_starting(evidence: _Evidence) -> Located | None:
+    """The last start-up symptom (`Server not ready yet (3560/7200s)`) when nothing after it
+    says the service came up or the work got done: a server that never became healthy before
+    the time limit failed to start, it did not run out of time working."""
+    waiting = [
+        located
+        for located in evidence.of(RuleKind.SYMPTOM)
+        if _category(located) is Category.SERVER_STARTUP
+    ]
+    if not waiting:
+        return None
+    last = waiting[-1]
+    progress = evidence.of(RuleKind.DONE) + evidence.of(RuleKind.SUCCESS)
+    return None if any(p.position > last.position for p in progress) else last
 
 
 def _slurm_cause(slurm: SlurmView, evidence: _Evidence, *, started: bool) -> RootCause:
@@ -367,7 +410,7 @@ def _failure_cause(
             Category.UNKNOWN,
             first.hit.rule.id,
             first.hit.rule.summary(first.hit.groups),
-            first.hit.rule.rule.fix_for(evidence.role),
+            evidence.fix(first.hit.rule.rule),
             _evidence_for(first, evidence),
         )
     return _unknown_cause(evidence, exit_code)
@@ -384,7 +427,7 @@ def _root_cause(cause: Located, evidence: _Evidence) -> RootCause:
         _category(cause),
         rule.id,
         summary,
-        rule.rule.fix_for(evidence.role),
+        evidence.fix(rule.rule),
         _evidence_for(cause, evidence),
     )
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from eagle3_monitor.vocabulary import Category, Role
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+BACKENDS = ("hf", "vllm", "sglang", "trtllm")
+_FIX_KEY = re.compile(rf"^(?:default|(?:{'|'.join(Role)})(?:/(?:{'|'.join(BACKENDS)}))?)$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -48,6 +50,7 @@ class Rule(BaseModel):
     category: Category | None = None
     regex: str = Field(min_length=1)
     roles: tuple[Role, ...] = ()
+    scripts: tuple[str, ...] = ()  # regexes: only tasks whose launcher script matches one
     priority: int = Field(default=50, ge=0, le=100)
     summary: str = ""
     fix: str | dict[str, str] = ""
@@ -66,20 +69,33 @@ class Rule(BaseModel):
         if self.kind is RuleKind.METRIC and not self.metric:
             raise ValueError("a rule of kind 'metric' needs `metric`")
         if isinstance(self.fix, dict):
-            unknown = set(self.fix) - {"default", *Role}
+            unknown = {key for key in self.fix if not _FIX_KEY.match(key)}
             if unknown:
                 raise ValueError(
-                    f"fix: keys must be task roles or 'default', not {sorted(unknown)}"
+                    "fix: keys must be a task role, role/backend (e.g. dump/hf) or 'default', "
+                    f"not {sorted(unknown)}"
                 )
+        for pattern in self.scripts:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"scripts: {pattern!r} is not a regex: {error}") from None
         return self
 
-    def fix_for(self, role: Role | None) -> str:
-        """The fix, specific to the task's role when the rule gives one per role."""
+    def fix_for(self, role: Role | None, backend: str | None = None) -> str:
+        """The fix, specific to the task's role (and backend) when the rule gives one."""
         if isinstance(self.fix, str):
             return self.fix
-        if role is not None and role.value in self.fix:
-            return self.fix[role.value]
+        for key in (f"{role}/{backend}" if role and backend else None, role and role.value):
+            if key and key in self.fix:
+                return self.fix[key]
         return self.fix.get("default", "")
+
+    def runs_for(self, script: str | None) -> bool:
+        """Whether the rule applies to a task that ran `script` (rules without `scripts` always)."""
+        if not self.scripts:
+            return True
+        return script is not None and any(re.search(pattern, script) for pattern in self.scripts)
 
     def summary_placeholders(self) -> set[str]:
         return set(PLACEHOLDER.findall(self.summary))

@@ -32,6 +32,7 @@ class TaskPlan:
     restarts: list[str] = field(default_factory=list)  # earlier attempts' task logs
     artifacts: bool | None = None  # write the role's artifacts; default: when it exited 0
     acceptance: float = 2.62  # the benchmark's acceptance length in its result files
+    command: str | None = None  # the launcher script and arguments (default: the role's usual)
 
     @property
     def writes_artifacts(self) -> bool:
@@ -78,8 +79,8 @@ def write_experiment(
             writelines(task_dir / names.task_log_file(job_id, restart), text)
         log_text = plan.task_log if plan.task_log is not None else healthy_task_log(plan.role, rng)
         writelines(task_dir / names.task_log_file(job_id, len(plan.restarts)), log_text)
-        trace = sbatch_trace(names, plan.role, job_id, None)
-        trailer = sbatch_trace(names, plan.role, job_id, plan.exit_code)[len(trace) :]
+        trace = sbatch_trace(names, plan.role, job_id, None, plan.command)
+        trailer = sbatch_trace(names, plan.role, job_id, plan.exit_code, plan.command)[len(trace) :]
         writelines(task_dir / names.sbatch_file(job_id), trace + plan.sbatch_tail + trailer)
         if plan.writes_artifacts:
             write_artifacts(plan.role, experiment, task_dir, plan.acceptance)

@@ -101,14 +101,21 @@ def rank_banner(ranks: int = 1) -> list[str]:
     return [f"RANK {rank} GPU count: 8" for rank in range(ranks)]
 
 
-def sbatch_trace(names: TaskNames, role: Role, job_id: int, exit_code: int | None) -> str:
-    """NeMo-Run's batch script output under `set -evx`, ending with its exit trailer."""
-    script = SCRIPT_OF_ROLE[role]
+def sbatch_trace(
+    names: TaskNames,
+    role: Role,
+    job_id: int,
+    exit_code: int | None,
+    command: str | None = None,
+) -> str:
+    """NeMo-Run's batch script output under `set -evx`, ending with its exit trailer.
+    `command`: the launcher script and its arguments (default: the role's usual ones)."""
+    command = command or f"{SCRIPT_OF_ROLE[role]} {ARGS_OF_ROLE[role]}"
     log_pattern = f"{names.directory}/log-{names.slurm_job_name}_%j_${{SLURM_RESTART_COUNT:-0}}.out"
     srun = (
         f"srun --output /lustre/experiments/cicd/{log_pattern} --container-image "
         "nvcr.io/nvidia/vllm:25.09-py3 --container-mounts /lustre/scratch:/scratchspace "
-        f"--no-container-mount-home --mpi=pmix bash ./code/{script} {ARGS_OF_ROLE[role]}"
+        f"--no-container-mount-home --mpi=pmix bash ./code/{command}"
     )
     lines = [
         "export PYTHONUNBUFFERED=1",
