@@ -95,7 +95,7 @@ def _plan(task: dict[str, Any]) -> TaskPlan:
     plan = TaskPlan(
         role,
         ran=state in ("ran", "no_logs"),
-        task_log=task.get("log"),
+        task_log=task.get("log") or "",  # no `log`: the task printed nothing
         exit_code=exit_code,
         sbatch_tail=task.get("sbatch_tail") or "",
         artifacts=bool(task.get("artifacts", exit_code == 0)),

@@ -6,10 +6,25 @@ wrote, lines that prove a failure whatever the exit code, the exit trailer, erro
 by a success line. A launcher task without its batch step's trailer and without a final Slurm
 state is still running. The benchmark's acceptance-length gate and the artifacts are weighed
 after this, in `review/decide.py`.
+
+The cause is the loudest error only after five reasoning steps (each a rule field, docs/rules.md):
+1. Work once done stays done: after a `final` line (the dump's success line, the export, the
+   benchmark's acceptance length) errors, tracebacks and the exit code are shutdown noise.
+2. An error the work went past was survived: a `success`, metric or `resolves` line after it in
+   the same file (a retried download, a server that came up after a start-up warning).
+3. The first failing step is the cause: in a file, errors after the first line that ends a
+   failing step (`ends_step`: the launcher's error trap, torchrun's ChildFailedError) are its
+   consequences (the export that finds no checkpoint).
+4. Infrastructure beats its symptom: with a node, network or GPU fault in the logs
+   (`infrastructure`), the NCCL errors and timeouts it caused are not the cause.
+5. An exception is what its traceback passed through (`frame` rules: a KeyError while building
+   the model is an unsupported model), and a missing file on the task's own input path (from
+   the launcher's arguments) is a missing input.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import fmean
@@ -24,6 +39,7 @@ from eagle3_monitor.slurm.model import JobState, SlurmView
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX, Category, Role, TaskVerdict
 
 CAUSE_MIN_PRIORITY_WHEN_KILLED = 20
+TRACEBACK_LINES = 200  # how far back a traceback's frames are looked for without its first line
 CLEAR_CAUSE_PRIORITY = 50
 MAX_EVIDENCE = 6
 MAX_FINDINGS = 60
@@ -35,6 +51,20 @@ _TERMINATION_WEIGHT = {
     Category.TIME_LIMIT: 2,
     Category.CANCELLED: 1,
 }
+_SYMPTOMS_OF_INFRASTRUCTURE = {Category.NCCL}
+_GENERIC_CAUSES = {Category.SERVER_STARTUP, Category.PYTHON_EXCEPTION}
+_KEPT_AFTER_THE_WORK = {RuleKind.EXIT, RuleKind.ROLE, RuleKind.METRIC, RuleKind.SUCCESS}
+_INFRASTRUCTURE_ENDINGS = {Category.NODE_FAILURE}
+_GENERIC_FILE_CAUSES = {
+    Category.PYTHON_EXCEPTION,
+    Category.MODEL_FILES,
+    Category.UNKNOWN,
+    Category.DISK_FULL,
+}
+_MISSING_FILE = re.compile(
+    r"(?i)no such file|not found|does not exist|no (?:supported )?data files|is empty|"
+    r"errno 2|repo id must"
+)
 _VERDICT_OF_TERMINATION = {
     Category.TIME_LIMIT: TaskVerdict.TIMEOUT,
     Category.CANCELLED: TaskVerdict.CANCELLED,
@@ -243,15 +273,18 @@ def _current_attempt(hits: list[Located]) -> list[Located]:
 def _verdict(
     evidence: _Evidence, acceptance: AcceptanceLength | None, slurm: SlurmView | None
 ) -> _Verdict:
-    errors = evidence.of(RuleKind.ERROR)
     terminations = _live_terminations(evidence)
     if terminations or (slurm is not None and slurm.ending and slurm.state is not JobState.FAILED):
         return _killed(evidence, terminations, slurm)
-    exit_code = evidence.exit_code
-    if exit_code is None and slurm is not None and slurm.state is JobState.FAILED:
+    done = _work_done(evidence)
+    if done is not None:  # step 1: what follows the finished work does not undo it
+        evidence = replace(evidence, hits=[h for h in evidence.hits if not _after(h, done)])
+    errors = evidence.of(RuleKind.ERROR)
+    exit_code = evidence.exit_code if done is None else None
+    if exit_code is None and done is None and slurm is not None and slurm.state is JobState.FAILED:
         exit_code = slurm.exit_code if slurm.exit_code else 1
     failing = [located for located in evidence.hits if located.hit.rule.rule.fails_task]
-    ended = _ended(evidence, acceptance, slurm)
+    ended = done is not None or _ended(evidence, acceptance, slurm)
     if (exit_code is not None and exit_code != 0) or failing:
         return _Verdict(TaskVerdict.FAIL, _failure_cause(errors, failing, evidence, exit_code))
     if _unresolved(errors, evidence):
@@ -261,6 +294,32 @@ def _verdict(
         still_running = not ended and evidence.has_batch_log
         return _Verdict(TaskVerdict.RUNNING if still_running else TaskVerdict.FAIL, cause)
     return _Verdict(TaskVerdict.PASS if ended else TaskVerdict.RUNNING)
+
+
+def _work_done(evidence: _Evidence) -> Located | None:
+    """The last line that says the task's work is complete: a `final` rule, or for the
+    benchmark its acceptance length."""
+    done = [
+        located
+        for located in evidence.hits
+        if located.hit.rule.rule.final
+        or (
+            evidence.role is Role.BENCHMARK
+            and located.kind is RuleKind.METRIC
+            and located.hit.rule.rule.metric == "acceptance_length"
+        )
+    ]
+    return max(done, key=lambda located: located.position) if done else None
+
+
+def _after(located: Located, done: Located) -> bool:
+    """Later than the finished work: after it in its file, or in another file (the batch
+    step's srun and exit lines come after the task's own output). An error that proves a
+    failure whatever else the log says (`fails_task`) is never outlived."""
+    rule = located.hit.rule.rule
+    if located.kind in _KEPT_AFTER_THE_WORK or (rule.fails_task and located.kind is RuleKind.ERROR):
+        return False
+    return located.log.order != done.log.order or located.hit.line > done.hit.line
 
 
 def _ended(
@@ -293,7 +352,10 @@ def _killed(evidence: _Evidence, terminations: list[Located], slurm: SlurmView |
         assert logged is not None
         category = _category(logged)
         verdict = _VERDICT_OF_TERMINATION.get(category, TaskVerdict.FAIL)
-    error = _best(evidence.of(RuleKind.ERROR), CAUSE_MIN_PRIORITY_WHEN_KILLED)
+    candidates = _first_failing_step(evidence.of(RuleKind.ERROR), evidence)
+    error = _cause_among(candidates, evidence, CAUSE_MIN_PRIORITY_WHEN_KILLED)
+    if error is not None and category in _INFRASTRUCTURE_ENDINGS and _is_symptom(error):
+        error = None  # step 4: the node died; its NCCL errors are what that looked like
     by_user = slurm is not None and slurm.state is JobState.CANCELLED  # Slurm says who ended it
     if verdict is TaskVerdict.CANCELLED and error and error.priority >= CLEAR_CAUSE_PRIORITY:
         # from the log alone, a cancel after a clear error is srun ending the step after a
@@ -379,8 +441,10 @@ def _live_terminations(evidence: _Evidence) -> list[Located]:
 
 
 def _unresolved(errors: list[Located], evidence: _Evidence) -> bool:
-    """Errors not followed, in the same file, by a line printed only on success."""
+    """Errors not followed, in the same file, by a line printed only on success, a metric or a
+    line that says the work went on past them (step 2)."""
     successes = evidence.of(RuleKind.SUCCESS) + evidence.of(RuleKind.METRIC)
+    successes += [located for located in evidence.hits if located.hit.rule.rule.resolves]
     return any(
         not any(s.log.order == e.log.order and s.hit.line > e.hit.line for s in successes)
         for e in errors
@@ -398,14 +462,21 @@ def _best(errors: list[Located], min_priority: int = 0) -> Located | None:
 def _failure_cause(
     errors: list[Located], failing: list[Located], evidence: _Evidence, exit_code: int | None
 ) -> RootCause:
-    best = _best(errors)
+    errors = _first_failing_step(errors, evidence)
+    exceptions = _first_failing_step(evidence.of(RuleKind.EXCEPTION), evidence)
+    best = _cause_among(errors, evidence)
+    if best is None or _category(best) in _GENERIC_CAUSES:
+        specific = _specific_exception(exceptions, evidence)  # e.g. what the server died of
+        if specific is not None:
+            return specific
     if best is not None:
         return _root_cause(best, evidence)
-    exceptions = evidence.of(RuleKind.EXCEPTION)
-    if exceptions:
+    if (
+        exceptions
+    ):  # the last exception of the step: a chained traceback ends with the most specific
         return _root_cause(exceptions[-1], evidence)
     if failing:
-        first = failing[0]
+        first = min(failing, key=lambda located: located.position)
         return RootCause(
             Category.UNKNOWN,
             first.hit.rule.id,
@@ -418,17 +489,128 @@ def _failure_cause(
 
 def _root_cause(cause: Located, evidence: _Evidence) -> RootCause:
     if _category(cause) is Category.PYTHON_EXCEPTION and cause.kind is not RuleKind.EXCEPTION:
-        later = [e for e in evidence.of(RuleKind.EXCEPTION) if e.position > cause.position]
-        if later:
-            cause = later[-1]
+        ending = _exception_ending(cause, evidence)  # the traceback's own exception line
+        if ending is not None:
+            cause = ending
     rule = cause.hit.rule
     summary = rule.summary(cause.hit.groups) or cause.hit.text
-    return RootCause(
+    found = RootCause(
         _category(cause),
         rule.id,
         summary,
         evidence.fix(rule.rule),
         _evidence_for(cause, evidence),
+    )
+    if found.category is Category.PYTHON_EXCEPTION:
+        found = _through_frames(cause, found, evidence)
+    return _on_input_path(found, evidence)
+
+
+# ---------------------------------------------------------------- reasoning steps 3-5
+
+
+def _first_failing_step(located: list[Located], evidence: _Evidence) -> list[Located]:
+    """Step 3: in each file, what lies before the first line that ends a failing step; later
+    steps failed for lack of its output (with no error before it, the step's own failure
+    line is the cause)."""
+    ends: dict[int, int] = {}
+    for hit in evidence.hits:
+        if hit.hit.rule.rule.ends_step:
+            ends[hit.log.order] = min(ends.get(hit.log.order, hit.hit.line), hit.hit.line)
+    return [hit for hit in located if hit.hit.line < ends.get(hit.log.order, hit.hit.line + 1)]
+
+
+def _cause_among(
+    errors: list[Located], evidence: _Evidence, min_priority: int = 0
+) -> Located | None:
+    """The highest-priority error; step 4: a collective error or timeout gives way to the
+    node, network or GPU fault the logs also show."""
+    best = _best(errors, min_priority)
+    if best is None or not _is_symptom(best):
+        return best
+    faults = [located for located in evidence.hits if located.hit.rule.rule.infrastructure]
+    return _best(faults) or best
+
+
+def _is_symptom(located: Located) -> bool:
+    """An error that a failing node, link or GPU produces on the other ranks."""
+    return _category(located) in _SYMPTOMS_OF_INFRASTRUCTURE
+
+
+def _specific_exception(exceptions: list[Located], evidence: _Evidence) -> RootCause | None:
+    """The first exception its traceback's frames explain (step 5): more specific than a
+    server that died during start-up, or than an unexplained exception."""
+    for exception in exceptions:
+        cause = _root_cause(exception, evidence)
+        if cause.category is not Category.PYTHON_EXCEPTION:
+            return cause
+    return None
+
+
+def _exception_ending(start: Located, evidence: _Evidence) -> Located | None:
+    """The exception line that ends the traceback starting at `start`."""
+    after = [
+        e
+        for e in evidence.of(RuleKind.EXCEPTION)
+        if e.log.order == start.log.order and e.hit.line > start.hit.line
+    ]
+    return min(after, key=lambda e: e.hit.line) if after else None
+
+
+def _through_frames(exception: Located, cause: RootCause, evidence: _Evidence) -> RootCause:
+    """Step 5: an exception is of the category of the innermost `frame` rule its traceback
+    passed through (e.g. a KeyError raised while building the model: unsupported_model)."""
+    raised = (exception.hit.groups.get("exception") or "").rsplit(".", 1)[-1]
+    start = _traceback_start(exception, evidence)
+    frames = [
+        frame
+        for frame in evidence.of(RuleKind.FRAME)
+        if frame.log.order == exception.log.order
+        and start < frame.hit.line < exception.hit.line
+        and (not frame.hit.rule.rule.exceptions or raised in frame.hit.rule.rule.exceptions)
+    ]
+    if not frames:
+        return cause
+    frame = max(frames, key=lambda located: located.hit.line)
+    rule = frame.hit.rule.rule
+    evidence_lines = (*cause.evidence[:1], frame.evidence(), *cause.evidence[1:])
+    return replace(
+        cause,
+        category=_category(frame),
+        rule=frame.hit.rule.id,
+        fix=evidence.fix(rule),
+        evidence=evidence_lines[:MAX_EVIDENCE],
+    )
+
+
+def _traceback_start(exception: Located, evidence: _Evidence) -> int:
+    """The line of the `Traceback (most recent call last):` this exception ends (0: unknown)."""
+    starts = [
+        located.hit.line
+        for located in evidence.hits
+        if located.log.order == exception.log.order
+        and located.hit.line < exception.hit.line
+        and located.kind is RuleKind.ERROR
+        and located.hit.rule.id == "python-traceback"
+    ]
+    return max(starts, default=max(0, exception.hit.line - TRACEBACK_LINES))
+
+
+def _on_input_path(cause: RootCause, evidence: _Evidence) -> RootCause:
+    """Step 5: a file missing on the task's own input path (`--data`, `--input-data`,
+    `--draft` … in its launcher command) means the task that writes it produced nothing."""
+    if cause.category not in _GENERIC_FILE_CAUSES or not cause.evidence:
+        return cause
+    line = cause.evidence[0].text
+    missing = next((path for path in evidence.launch.input_paths if path in line), None)
+    if missing is None or not _MISSING_FILE.search(line):
+        return cause
+    return replace(
+        cause,
+        category=Category.MISSING_INPUT,
+        summary=f"the task's input {missing} is missing: {cause.summary}",
+        fix=f"{missing} is written by an earlier task, which produced nothing there: fix that "
+        "task first, then re-run from it.",
     )
 
 

@@ -19,6 +19,10 @@ _TENSOR_PARALLEL = re.compile(
     _OPTION.format(names=r"(?:--tensor[-_]parallel[-_]size|--tp[-_]size|--tp|-tp)")
 )
 _MAX_MODEL_LEN = re.compile(_OPTION.format(names=r"(?:--max[-_]model[-_]len|--max[-_]seq[-_]len)"))
+_INPUT_PATH = re.compile(
+    r"(?:^|\s)--(?:input[-_]data|data|data[-_]path|offline[-_]data(?:[-_]path)?|draft"
+    r"|draft[-_]model(?:[-_]dir)?|eagle[-_]path)(?:\s+|=)(?P<path>/[^\s'\"]+)"
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,11 @@ class Launch:
     @property
     def max_model_len(self) -> int | None:
         return _int(_MAX_MODEL_LEN, self.args)
+
+    @property
+    def input_paths(self) -> tuple[str, ...]:
+        """Paths the task reads that an earlier task writes (its data, hidden states, draft)."""
+        return tuple(match.group("path").rstrip("/") for match in _INPUT_PATH.finditer(self.args))
 
     def fields(self) -> dict[str, str]:
         """What fix templates may quote: {script}, {backend}, {tp}, {max_len}."""

@@ -28,9 +28,10 @@ class RuleKind(StrEnum):
     EXIT = "exit"  # the launcher's trailer with the job's exit code (group `code`)
     METRIC = "metric"  # a measured value (group `value`), e.g. acceptance length
     ROLE = "role"  # names the script a task runs, which tells its role
+    FRAME = "frame"  # a traceback frame: an exception raised through it is of `category`
 
 
-KINDS_NEEDING_CATEGORY = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.TERMINATION}
+KINDS_NEEDING_CATEGORY = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.TERMINATION, RuleKind.FRAME}
 
 
 class RuleSamples(BaseModel):
@@ -55,6 +56,12 @@ class Rule(BaseModel):
     summary: str = ""
     fix: str | dict[str, str] = ""
     fails_task: bool = False
+    # How the judge reasons about the line (docs/rules.md):
+    ends_step: bool = False  # a failing step ended here; later errors are its consequences
+    final: bool = False  # the task's work is done; later errors and exit codes do not undo it
+    resolves: bool = False  # the work went on past here: earlier errors were survived
+    infrastructure: bool = False  # a node, network or GPU fault: it beats the NCCL errors it causes
+    exceptions: tuple[str, ...] = ()  # frame rules: only these exception types (default: any)
     role: Role | None = None
     metric: str | None = None
     enabled: bool = True
