@@ -322,3 +322,99 @@ def test_a_file_missing_on_the_tasks_own_input_path_is_a_missing_input(
     cause = run(tmp_path, 1, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.MISSING_INPUT, cause
+
+
+def test_an_import_failure_before_model_architectures_not_supported_is_the_environment(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    log = (  # vllm-project/vllm#9624: vLLM reports a broken import as an unsupported model
+        "RANK 0 GPU count: 8\nWaiting for server to start...\n"
+        "ERROR 10-25 00:26:24 registry.py:272]     from transformers import PretrainedConfig\n"
+        "ERROR 10-25 00:26:24 registry.py:272] ModuleNotFoundError: No module named "
+        "'transformers'\n"
+        "ValueError: Model architectures ['LlamaForCausalLM'] are not supported for now. "
+        "Supported architectures: dict_keys(['AquilaModel', 'ArcticForCausalLM'])\n"
+        "ERROR: vLLM server process died during startup\n"
+    )
+    plan = TaskPlan(Role.SYNTHESIS, task_log=log, exit_code=1)
+
+    cause = run(tmp_path, 0, plan, catalog).root_cause
+
+    assert cause is not None and cause.category is Category.PYTHON_ENV, cause
+
+
+def test_a_model_config_without_an_expected_attribute_is_an_unsupported_model(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    log = (  # vllm-project/vllm#1713
+        "RANK 0 GPU count: 8\nTraceback (most recent call last):\n"
+        '  File "/usr/local/lib/python3.10/dist-packages/vllm/config.py", line 128, in '
+        "verify_with_parallel_config\n"
+        "AttributeError: 'ChatGLMConfig' object has no attribute 'num_hidden_layers'\n"
+    )
+    plan = TaskPlan(Role.SYNTHESIS, task_log=log, exit_code=1)
+
+    cause = run(tmp_path, 0, plan, catalog).root_cause
+
+    assert cause is not None and cause.category is Category.UNSUPPORTED_MODEL, cause
+
+
+def test_a_keyerror_while_modelopt_builds_the_draft_says_check_eagle_decoder_type(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    log = (
+        "RANK 0 GPU count: 8\nTraceback (most recent call last):\n"
+        '  File "/usr/local/lib/python3.12/dist-packages/modelopt/torch/speculative/plugins/'
+        'transformers.py", line 380, in modify\n'
+        "KeyError: 'kimi_k2'\n"
+    )
+    plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
+
+    cause = run(tmp_path, 2, plan, catalog).root_cause
+
+    assert cause is not None and cause.category is Category.UNSUPPORTED_MODEL
+    assert "eagle_decoder_type" in cause.fix
+
+
+def test_loss_zero_with_a_nan_gradient_norm_is_divergence(tmp_path: Path, catalog: Catalog) -> None:
+    log = training_log(random.Random(3), steps=3, finish=False) + (  # AnswerDotAI/ModernBERT#233
+        "{'loss': 0.2051, 'grad_norm': nan, 'learning_rate': 9.774074342405685e-06, 'epoch': 0.53}\n"
+        "{'loss': 0.0, 'grad_norm': nan, 'learning_rate': 9.773696745450087e-06, 'epoch': 0.53}\n"
+    )
+    plans = healthy_plan()
+    plans[2] = TaskPlan(
+        Role.TRAINING, task_log=log + "Exported checkpoint to /scratchspace/export\n"
+    )
+
+    review = review_path(write_experiment(tmp_path, plans), catalog)
+
+    cause = review.tasks[2].root_cause
+    assert review.tasks[2].verdict is TaskVerdict.FAIL
+    assert cause is not None and cause.category is Category.TRAINING_DIVERGENCE
+
+
+def test_an_infiniband_port_error_event_is_the_network(tmp_path: Path, catalog: Catalog) -> None:
+    log = (
+        training_log(random.Random(3), steps=3, finish=False)
+        + ("gpu-b12:3311:3390 [0] NCCL WARN NET/IB : mlx5_2:1 Got async event : port error\n")
+        + NCCL_TIMEOUT
+    )
+    plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
+
+    cause = run(tmp_path, 2, plan, catalog).root_cause
+
+    assert cause is not None and cause.category is Category.NODE_FAILURE
+
+
+def test_an_errno_13_from_any_os_call_is_a_permission_problem(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    log = (
+        "RANK 0 GPU count: 8\nTraceback (most recent call last):\n"
+        "OSError: [Errno 13] Permission denied: '/lustre/fsw/shared/hf_cache/models--Qwen--Qwen3-8B'\n"
+    )
+    plan = TaskPlan(Role.DUMP, task_log=log, exit_code=1)
+
+    cause = run(tmp_path, 1, plan, catalog).root_cause
+
+    assert cause is not None and cause.category is Category.PERMISSION

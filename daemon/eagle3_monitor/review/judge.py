@@ -15,8 +15,9 @@ The cause is the loudest error only after five reasoning steps (each a rule fiel
 3. The first failing step is the cause: in a file, errors after the first line that ends a
    failing step (`ends_step`: the launcher's error trap, torchrun's ChildFailedError) are its
    consequences (the export that finds no checkpoint).
-4. Infrastructure beats its symptom: with a node, network or GPU fault in the logs
-   (`infrastructure`), the NCCL errors and timeouts it caused are not the cause.
+4. Infrastructure and environment beat their symptoms: with a node, network or GPU fault in
+   the logs (`infrastructure`), the NCCL errors and timeouts it caused are not the cause; an
+   import failure before "model architectures are not supported" (or a server that died) is.
 5. An exception is what its traceback passed through (`frame` rules: a KeyError while building
    the model is an unsupported model), and a missing file on the task's own input path (from
    the launcher's arguments) is a missing input.
@@ -52,6 +53,7 @@ _TERMINATION_WEIGHT = {
     Category.CANCELLED: 1,
 }
 _SYMPTOMS_OF_INFRASTRUCTURE = {Category.NCCL}
+_SYMPTOMS_OF_ENVIRONMENT = {Category.UNSUPPORTED_MODEL, Category.SERVER_STARTUP}
 _GENERIC_CAUSES = {Category.SERVER_STARTUP, Category.PYTHON_EXCEPTION}
 _KEPT_AFTER_THE_WORK = {RuleKind.EXIT, RuleKind.ROLE, RuleKind.METRIC, RuleKind.SUCCESS}
 _INFRASTRUCTURE_ENDINGS = {Category.NODE_FAILURE}
@@ -524,12 +526,22 @@ def _cause_among(
     errors: list[Located], evidence: _Evidence, min_priority: int = 0
 ) -> Located | None:
     """The highest-priority error; step 4: a collective error or timeout gives way to the
-    node, network or GPU fault the logs also show."""
+    node, network or GPU fault the logs also show, and a model that 'is not supported' to a
+    broken environment before it (vLLM reports an import failure that way)."""
     best = _best(errors, min_priority)
-    if best is None or not _is_symptom(best):
-        return best
-    faults = [located for located in evidence.hits if located.hit.rule.rule.infrastructure]
-    return _best(faults) or best
+    if best is not None and _is_symptom(best):
+        faults = [located for located in evidence.hits if located.hit.rule.rule.infrastructure]
+        return _best(faults) or best
+    if best is not None and _category(best) in _SYMPTOMS_OF_ENVIRONMENT:
+        broken = [
+            located
+            for located in errors
+            if _category(located) is Category.PYTHON_ENV
+            and located.log.order == best.log.order
+            and located.hit.line < best.hit.line
+        ]
+        return _best(broken) or best
+    return best
 
 
 def _is_symptom(located: Located) -> bool:
