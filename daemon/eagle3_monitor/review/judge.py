@@ -613,6 +613,8 @@ def _on_input_path(cause: RootCause, evidence: _Evidence) -> RootCause:
     `--draft` … in its launcher command) means the task that writes it produced nothing."""
     if cause.category not in _GENERIC_FILE_CAUSES or not cause.evidence:
         return cause
+    if evidence.role is Role.SYNTHESIS:  # its --data is the prompt set, no earlier task's output
+        return cause
     line = cause.evidence[0].text
     missing = next((path for path in evidence.launch.input_paths if path in line), None)
     if missing is None or not _MISSING_FILE.search(line):
