@@ -6,17 +6,16 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.review.run import review_path
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.simulate.experiment import (
     TaskPlan,
     healthy_plan,
-    plan_failing_at,
     write_experiment,
 )
 from eagle3_monitor.simulate.logtext import benchmark_log, dump_log, training_log
 from eagle3_monitor.vocabulary import Category, Role, RunVerdict, TaskVerdict
+from tests.builders import review_failing_at
 
 ILLEGAL_ACCESS = (  # the PyTorch wording, e.g. pytorch/pytorch#58155's neighbours in CUDA faults
     "[rank2]: RuntimeError: CUDA error: an illegal memory access was encountered\n"
@@ -86,10 +85,6 @@ MODELING_IMPORT = (  # transformers' dynamic-module check, as in many custom-cod
 )
 
 
-def run(tmp_path: Path, index: int, plan: TaskPlan, catalog: Catalog) -> RunReview:
-    return review_path(write_experiment(tmp_path, plan_failing_at(index, plan)), catalog)
-
-
 # ---------------------------------------------------------------- 1. the first failure wins
 
 
@@ -100,7 +95,7 @@ def test_the_first_failing_step_is_the_cause_not_the_export_that_found_nothing(
     log += TORCHRUN_FAILED + TRAP + EXPORT_FINDS_NOTHING
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.CUDA_ERROR, cause
     assert "illegal memory access" in cause.summary
@@ -112,7 +107,7 @@ def test_a_step_that_failed_without_a_known_error_is_still_the_cause(
     log = training_log(random.Random(3), steps=4, finish=False) + TRAP + EXPORT_FINDS_NOTHING
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.UNKNOWN
     assert "train_eagle.sh:63 failed with status 1" in cause.summary
@@ -127,7 +122,7 @@ def test_the_wrapper_exception_of_torchrun_is_never_the_headline(
     ) + TORCHRUN_FAILED
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert (
         cause is not None and "ValueError" in cause.summary and "ChildFailed" not in cause.summary
@@ -144,7 +139,7 @@ def test_an_infiniband_fault_beats_the_nccl_timeouts_it_causes(
     log += NCCL_REMOTE
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.NODE_FAILURE, cause
 
@@ -163,7 +158,7 @@ def test_a_node_that_stopped_answering_beats_the_nccl_error_of_its_peers(
         ),
     )
 
-    cause = run(tmp_path, 1, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 1, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.NODE_FAILURE, cause
 
@@ -176,7 +171,7 @@ def test_a_gpu_fault_beats_the_nccl_error_it_causes(tmp_path: Path, catalog: Cat
     )
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.CUDA_ERROR
     assert cause.rule == "gpu-hardware-fault"
@@ -188,7 +183,7 @@ def test_a_real_nccl_failure_without_a_fault_under_it_stays_nccl(
     log = training_log(random.Random(3), steps=3, finish=False) + NCCL_TIMEOUT + NCCL_REMOTE
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.NCCL
 
@@ -280,7 +275,7 @@ def test_a_keyerror_while_loading_weights_in_vllm_is_an_unsupported_model(
         exit_code=1,
     )
 
-    cause = run(tmp_path, 0, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 0, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.UNSUPPORTED_MODEL, cause
 
@@ -290,7 +285,7 @@ def test_an_exception_in_the_tokenizer_code_is_a_tokenizer_failure(
 ) -> None:
     plan = TaskPlan(Role.DUMP, task_log="RANK 0 GPU count: 8\n" + SLOW_TOKENIZER, exit_code=1)
 
-    cause = run(tmp_path, 1, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 1, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.TOKENIZER, cause
 
@@ -300,7 +295,7 @@ def test_an_import_error_raised_through_model_code_is_the_environment(
 ) -> None:
     plan = TaskPlan(Role.DUMP, task_log="RANK 0 GPU count: 8\n" + MODELING_IMPORT, exit_code=1)
 
-    cause = run(tmp_path, 1, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 1, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.PYTHON_ENV, cause
     assert "flash_attn" in cause.summary
@@ -319,7 +314,7 @@ def test_a_file_missing_on_the_tasks_own_input_path_is_a_missing_input(
         "--output-dir /lustre/fsw/exp/cicd_17/offline_hidden_states",
     )
 
-    cause = run(tmp_path, 1, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 1, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.MISSING_INPUT, cause
 
@@ -338,7 +333,7 @@ def test_an_import_failure_before_model_architectures_not_supported_is_the_envir
     )
     plan = TaskPlan(Role.SYNTHESIS, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 0, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 0, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.PYTHON_ENV, cause
 
@@ -354,7 +349,7 @@ def test_a_model_config_without_an_expected_attribute_is_an_unsupported_model(
     )
     plan = TaskPlan(Role.SYNTHESIS, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 0, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 0, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.UNSUPPORTED_MODEL, cause
 
@@ -370,7 +365,7 @@ def test_a_keyerror_while_modelopt_builds_the_draft_says_check_eagle_decoder_typ
     )
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.UNSUPPORTED_MODEL
     assert "eagle_decoder_type" in cause.fix
@@ -401,7 +396,7 @@ def test_an_infiniband_port_error_event_is_the_network(tmp_path: Path, catalog: 
     )
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.NODE_FAILURE
 
@@ -415,6 +410,6 @@ def test_an_errno_13_from_any_os_call_is_a_permission_problem(
     )
     plan = TaskPlan(Role.DUMP, task_log=log, exit_code=1)
 
-    cause = run(tmp_path, 1, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 1, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.PERMISSION

@@ -7,12 +7,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from eagle3_monitor.review.model import RunReview
-from eagle3_monitor.review.run import review_path
 from eagle3_monitor.rules import Catalog
-from eagle3_monitor.simulate.experiment import TaskPlan, plan_failing_at, write_experiment
+from eagle3_monitor.simulate.experiment import TaskPlan
 from eagle3_monitor.simulate.logtext import dump_log, synthesis_log
 from eagle3_monitor.vocabulary import Category, Role, TaskVerdict
+from tests.builders import review_failing_at
 
 # huggingface_hub's wording when a local path that does not exist is taken for a repo id
 HF_VALIDATION = (
@@ -28,10 +27,6 @@ LOADING_OOM = (
 )
 
 
-def failing(tmp_path: Path, index: int, plan: TaskPlan, catalog: Catalog) -> RunReview:
-    return review_path(write_experiment(tmp_path, plan_failing_at(index, plan)), catalog)
-
-
 def test_hf_validation_error_from_the_stale_offline_training_script_says_use_train_eagle(
     tmp_path: Path, catalog: Catalog
 ) -> None:
@@ -42,7 +37,7 @@ def test_hf_validation_error_from_the_stale_offline_training_script_says_use_tra
         command="common/eagle3/offline_training.sh --data /scratchspace/offline_hidden_states",
     )
 
-    cause = failing(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.MISSING_SCRIPT
     assert "train_eagle.sh" in cause.fix
@@ -55,7 +50,7 @@ def test_the_same_error_from_the_current_script_is_not_blamed_on_the_script(
         Role.TRAINING, task_log="RANK 0 GPU count: 8\n" + HF_VALIDATION, exit_code=1
     )  # common/eagle3/train_eagle.sh
 
-    cause = failing(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is not Category.MISSING_SCRIPT
 
@@ -72,7 +67,7 @@ def test_importing_modelopt_fails_means_the_container_lacks_modelopt(
     )
     plan = TaskPlan(Role.TRAINING, task_log=log, exit_code=1)
 
-    cause = failing(tmp_path, 2, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 2, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.PYTHON_ENV
     assert "ModelOpt" in cause.fix
@@ -93,7 +88,7 @@ def test_a_server_never_healthy_until_the_time_limit_is_a_startup_failure(
         "2026-11-26T04:00:00 DUE TO TIME LIMIT ***\n",
     )
 
-    review = failing(tmp_path, 0, plan, catalog)
+    review = review_failing_at(tmp_path, 0, plan, catalog)
 
     task = review.tasks[0]
     assert task.verdict is TaskVerdict.TIMEOUT
@@ -111,7 +106,7 @@ def test_a_time_limit_after_the_server_came_up_is_a_time_limit(
         "2026-11-26T04:00:00 DUE TO TIME LIMIT ***\n",
     )
 
-    cause = failing(tmp_path, 0, plan, catalog).tasks[0].root_cause
+    cause = review_failing_at(tmp_path, 0, plan, catalog).tasks[0].root_cause
 
     assert cause is not None and cause.category is Category.TIME_LIMIT
 
@@ -128,8 +123,8 @@ def test_a_dump_oom_on_the_hf_backend_does_not_advise_the_hf_backend(
         command="common/eagle3/dump_offline_data.sh --tp 2 --input-data /scratchspace/data",
     )
 
-    hf = failing(tmp_path / "hf", 1, on_hf, catalog).root_cause
-    trtllm = failing(tmp_path / "trt", 1, on_trtllm, catalog).root_cause
+    hf = review_failing_at(tmp_path / "hf", 1, on_hf, catalog).root_cause
+    trtllm = review_failing_at(tmp_path / "trt", 1, on_trtllm, catalog).root_cause
 
     assert hf is not None and trtllm is not None
     assert hf.category is trtllm.category is Category.GPU_OOM
@@ -148,7 +143,7 @@ def test_an_oom_while_loading_the_model_in_task_0_advises_more_tp_or_a_shorter_m
         "--tensor-parallel-size 4 --max-model-len 32768 -- --data /hf-local/data",
     )
 
-    cause = failing(tmp_path, 0, plan, catalog).root_cause
+    cause = review_failing_at(tmp_path, 0, plan, catalog).root_cause
 
     assert cause is not None and cause.category is Category.GPU_OOM
     assert "--tensor-parallel-size (now 4)" in cause.fix
