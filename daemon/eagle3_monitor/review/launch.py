@@ -20,10 +20,10 @@ _TENSOR_PARALLEL = re.compile(
 )
 _MAX_MODEL_LEN = re.compile(_OPTION.format(names=r"(?:--max[-_]model[-_]len|--max[-_]seq[-_]len)"))
 _INPUT_PATH = re.compile(
-    r"(?:^|\s)--(?:input[-_]data|data|data[-_]path|offline[-_]data(?:[-_]path)?|draft"
-    r"|draft[-_]model(?:[-_]dir)?|eagle[-_]path)(?:\s+|=)(?P<path>/[^\s'\"]+)"
+    r"(?:^|\s)(?:--(?:input[-_]data|data|data[-_]path|offline[-_]data(?:[-_]path)?|draft"
+    r"|draft[-_]model(?:[-_]dir)?|eagle[-_]path)(?:\s+|=)|data\.offline_data_path=)"
+    r"(?P<path>/[^\s'\"]+)"
 )
-
 
 @dataclass(frozen=True)
 class Launch:
