@@ -25,7 +25,9 @@ def executable() -> list[str]:
     return [found] if found else [sys.executable, "-m", "eagle3_monitor"]
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Completed:
+def run_cli(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Completed:
     environment = {k: v for k, v in os.environ.items() if k != "EAGLE3_MONITOR_CONFIG"}
     environment.update(env or {})
     done = subprocess.run(
@@ -33,6 +35,7 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Completed:
         capture_output=True,
         text=True,
         env=environment,
+        cwd=cwd,
         timeout=120,
         check=False,
     )

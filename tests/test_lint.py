@@ -65,10 +65,15 @@ def test_lint_window_as_long_as_the_context_is_not_sliding_window() -> None:
     assert "trtllm-dump-unsupported" not in codes(report)
 
 
-def test_lint_vlm_with_hf_dump_is_fine() -> None:
-    report = lint_pipeline(CLEAN, FIXTURES / "vlm_config.json")
+def test_lint_vlm_on_the_vllm_dump_is_an_error_and_the_hf_dump_is_fine(tmp_path: Path) -> None:
+    on_vllm = lint_pipeline(CLEAN, FIXTURES / "vlm_config.json")
+    hf = tmp_path / "hf.yaml"
+    hf.write_text(CLEAN.read_text().replace("dump_offline_data_vllm.sh", "dump_offline_data_hf.sh"))
 
-    assert codes(report, "error") == []
+    [finding] = [f for f in on_vllm.findings if f.code == "vllm-dump-unsupported"]
+    assert finding.message.endswith("cannot handle this model: it is a VLM")
+    assert "dump_offline_data_hf.sh" in finding.fix
+    assert codes(lint_pipeline(hf, FIXTURES / "vlm_config.json"), "error") == []
 
 
 def test_lint_custom_code_without_trust_remote_code_in_task_0_and_task_3(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -17,8 +18,10 @@ import click
 
 from eagle3_monitor import __version__
 from eagle3_monitor.config import MonitorConfig, config_path_from, load_config_and_catalog
-from eagle3_monitor.errors import MonitorError
-from eagle3_monitor.lint.run import lint_pipeline
+from eagle3_monitor.errors import MonitorError, UnusableInputError
+from eagle3_monitor.launcher.new_model import NewModelRequest, default_hf_model, new_model_yaml
+from eagle3_monitor.lint.model_config import read_model_config
+from eagle3_monitor.lint.run import lint_pipeline, lint_text
 from eagle3_monitor.monitor.poll import poll_once
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.report.lint import lint_to_json, lint_to_text
@@ -153,9 +156,13 @@ def review(  # noqa: PLR0917 - click passes every option by name
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
     views = _slurm_views(path, loaded.config, ask_slurm)
     result = review_path(path, catalog, loaded.config.review_settings(threshold), views)
-    _print_report(output_format, color, lambda: review_to_json(result),
-                  lambda: review_to_markdown(result),
-                  lambda colour: review_to_text(result, colour=colour))  # fmt: skip
+    _print_report(
+        output_format,
+        color,
+        lambda: review_to_json(result),
+        lambda: review_to_markdown(result),
+        lambda colour: review_to_text(result, colour=colour),
+    )
     for problem in (problem for task in result.tasks for problem in task.problems):
         click.echo(f"eagle3-monitor: warning: {problem}", err=True)
     sys.exit(_EXIT_BY_VERDICT[result.verdict])
@@ -215,10 +222,119 @@ def validate(  # noqa: PLR0917 - click passes every option by name
     views = _slurm_views(path, loaded.config, ask_slurm)
     settings = loaded.config.review_settings(threshold)
     result = validate_path(path, catalog, settings, views).validation
-    _print_report(output_format, color, lambda: validation_to_json(result),
-                  lambda: validation_to_markdown(result),
-                  lambda colour: validation_to_text(result, colour=colour))  # fmt: skip
+    _print_report(
+        output_format,
+        color,
+        lambda: validation_to_json(result),
+        lambda: validation_to_markdown(result),
+        lambda colour: validation_to_text(result, colour=colour),
+    )
     sys.exit(_EXIT_BY_VALIDATION[result.verdict])
+
+
+@cli.command("new-model")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--gpus-per-node", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--gpu-memory-gb",
+    type=click.FloatRange(1, 4096),
+    default=192.0,
+    show_default=True,
+    help="Memory of one GPU (GB200: 192, H100: 80, H200: 141).",
+)
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Nodes for serving (default: as many as the weights need).",
+)
+@click.option(
+    "--hf-model",
+    default=None,
+    help="The checkpoint's path in the containers (default: /hf-local/<Org>/<Model>).",
+)
+@click.option(
+    "--bf16-model",
+    default=None,
+    help="NVFP4 checkpoints: the BF16 base model for the dump and training.",
+)
+@click.option(
+    "--dump-backend",
+    type=click.Choice(["auto", "vllm", "hf", "trtllm"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the YAML here instead of stdout.",
+)
+@one_line_errors
+def new_model(  # noqa: PLR0917 - click passes every option by name
+    model: Path,
+    gpus_per_node: int,
+    gpu_memory_gb: float,
+    nodes: int | None,
+    hf_model: str | None,
+    bf16_model: str | None,
+    dump_backend: str,
+    output: Path | None,
+) -> None:
+    """Write a complete hf_offline_eagle3.yaml for a model (its directory or config.json):
+    backend, tensor parallelism and nodes, trust_remote_code, NVFP4, MLA, MoE draft sizing and
+    tokenizer settings from its config, each with a comment saying why."""
+    facts = read_model_config(model)
+    request = NewModelRequest(
+        facts,
+        hf_model or default_hf_model(facts),
+        gpus_per_node,
+        gpu_memory_gb,
+        nodes,
+        bf16_model,
+        dump_backend,
+        source=_new_model_command(
+            model,
+            {
+                "--gpus-per-node": gpus_per_node if gpus_per_node != 4 else None,
+                "--gpu-memory-gb": f"{gpu_memory_gb:g}" if gpu_memory_gb != 192 else None,
+                "--nodes": nodes,
+                "--hf-model": hf_model,
+                "--bf16-model": bf16_model,
+                "--dump-backend": dump_backend if dump_backend != "auto" else None,
+            },
+        ),
+    )
+    text = new_model_yaml(request)
+    report = lint_text(text, str(output or "<new-model>"), facts)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text)
+    for finding in report.findings:
+        click.echo(f"eagle3-monitor: lint: {finding.severity}: {finding.message}", err=True)
+    if report.errors:
+        sys.exit(EXIT_FAILURE_FOUND)
+
+
+def _new_model_command(model: Path, options: dict[str, object]) -> str:
+    """The command line, as a user would type it, for the YAML's header."""
+    words = ["eagle3-monitor", "new-model", str(model)]
+    for name, value in options.items():
+        if value is not None:
+            words += [name, str(value)]
+    return shlex.join(words)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a generated file whole (a temporary file renamed into place)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, "utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise UnusableInputError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 @cli.command()
@@ -424,8 +540,10 @@ def simulate(root: Path, failure: str | None, job_base: str, pace: float) -> Non
     if failure:
         task, _, kind = failure.partition(":")
         if not task.isdigit() or int(task) > 3 or kind not in FAILURES:
-            raise MonitorError(f"--fail {failure!r}: expected TASK:FAILURE, TASK 0-3, FAILURE one "
-                               f"of {', '.join(FAILURES)}")  # fmt: skip
+            raise MonitorError(
+                f"--fail {failure!r}: expected TASK:FAILURE, TASK 0-3, FAILURE one "
+                f"of {', '.join(FAILURES)}"
+            )
         failures[int(task)] = kind
     try:
         pipeline = submit_pipeline(

@@ -21,6 +21,8 @@ class LocatedDocument:
     data: Any
     source: str
     positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    scalars: dict[KeyPath, str] = field(default_factory=dict)  # each scalar's text as written
+    keys: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)  # where each key is written
 
     def where(self, path: Sequence[str | int]) -> str:
         """`file:line:col` of the deepest known prefix of `path`."""
@@ -29,6 +31,13 @@ class LocatedDocument:
             key = key[:-1]
         line, column = self.positions.get(key, (1, 1))
         return f"{self.source}:{line}:{column}"
+
+    def where_key(self, path: Sequence[str | int]) -> str:
+        """`file:line:col` of the key itself (not its value), e.g. a misspelt key."""
+        if tuple(path) in self.keys:
+            line, column = self.keys[tuple(path)]
+            return f"{self.source}:{line}:{column}"
+        return self.where(path)
 
 
 def format_key_path(path: Sequence[str | int]) -> str:
@@ -61,13 +70,12 @@ def parse_located(text: str, source: str) -> LocatedDocument:
         raise ConfigError(f"{source}: invalid YAML: {error}") from None
     document = LocatedDocument(data=None, source=source)
     if node is not None:
-        document.data = _construct(node, (), document.positions, source)
+        document.data = _construct(node, (), document, source)
     return document
 
 
-def _construct(
-    node: yaml.Node, path: KeyPath, positions: dict[KeyPath, tuple[int, int]], source: str
-) -> Any:
+def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, source: str) -> Any:
+    positions = document.positions
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -76,14 +84,17 @@ def _construct(
                 line = key_node.start_mark.line + 1
                 raise ConfigError(f"{source}:{line}: mapping keys must be plain strings")
             key = key_node.value
-            positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[str(key)] = _construct(value_node, (*path, str(key)), positions, source)
+            mark = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            positions[(*path, key)] = mark
+            document.keys[(*path, str(key))] = mark
+            result[str(key)] = _construct(value_node, (*path, str(key)), document, source)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, (*path, index), positions, source)
+            _construct(item, (*path, index), document, source)
             for index, item in enumerate(node.value)
         ]
+    document.scalars[path] = str(node.value)
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)

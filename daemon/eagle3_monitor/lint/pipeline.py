@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from eagle3_monitor.errors import UnusableInputError
-from eagle3_monitor.yamlpos import KeyPath, LocatedDocument, load_located
+from eagle3_monitor.yamlpos import KeyPath, LocatedDocument, load_located, parse_located
 
 _TASK_KEY = re.compile(r"^task_(?P<index>[0-9]+)$")
 _GLOBAL_VAR = re.compile(r"<<\s*global_vars\.(?P<name>[A-Za-z0-9_]+)\s*>>")
@@ -25,6 +25,33 @@ class TaskSpec:
     slurm_config: dict[str, Any]
     skip: bool
     path: KeyPath
+    raw: dict[str, Any] = field(default_factory=dict)  # the task's mapping as written
+
+    @property
+    def nodes(self) -> int:
+        return _positive(self.slurm_config.get("nodes"), 1)
+
+    @property
+    def gpus_per_node(self) -> int:
+        return _positive(self.slurm_config.get("gpus_per_node"), 1)
+
+    def option(self, names: tuple[str, ...]) -> str | None:
+        """The value of the last `--name value` / `--name=value` / `name=value` among the
+        args (`names` as written, e.g. ("--tp", "--tensor-parallel-size"))."""
+        words = " ".join(self.args).split()
+        found = None
+        for position, word in enumerate(words):
+            name, equals, value = word.partition("=")
+            if name in names:
+                if equals:
+                    found = value
+                elif position + 1 < len(words) and not words[position + 1].startswith("--"):
+                    found = words[position + 1]
+        return found
+
+    def int_option(self, names: tuple[str, ...]) -> int | None:
+        value = self.option(names)
+        return int(value) if value is not None and value.isdigit() else None
 
     def arg_position(self, flag_prefixes: tuple[str, ...]) -> tuple[int | None, int | None]:
         """(index of the first arg starting with one of the prefixes, index of `--`)."""
@@ -51,7 +78,14 @@ class PipelineSpec:
 def load_pipeline(path: Path) -> PipelineSpec:
     """Raises ConfigError (bad YAML, with file:line:column) or UnusableInputError (not a
     pipeline at all); structural problems inside a pipeline are returned as `problems`."""
-    document = load_located(path)
+    return pipeline_of(load_located(path))
+
+
+def parse_pipeline(text: str, source: str) -> PipelineSpec:
+    return pipeline_of(parse_located(text, source))
+
+
+def pipeline_of(document: LocatedDocument) -> PipelineSpec:
     data = document.data
     if not isinstance(data, dict) or not isinstance(data.get("pipeline"), dict):
         where = document.where(())
@@ -86,8 +120,7 @@ def _task(spec: PipelineSpec, key: str, index: int, raw: Any) -> TaskSpec:
         raw = {}
     script = raw.get("script")
     if not isinstance(script, str) or not script:
-        spec.problems.append((path, f"{key} has no `script`"))
-        script = None
+        script = None  # the checks say so, unless a misspelt key stands for it
     args = raw.get("args") or []
     if not isinstance(args, list):
         spec.problems.append(((*path, "args"), f"{key}.args is not a list"))
@@ -101,6 +134,7 @@ def _task(spec: PipelineSpec, key: str, index: int, raw: Any) -> TaskSpec:
         slurm_config=raw.get("slurm_config") if isinstance(raw.get("slurm_config"), dict) else {},
         skip=raw.get("skip") is True,
         path=path,
+        raw=raw,
     )
 
 
@@ -126,3 +160,9 @@ def _substitute(spec: PipelineSpec, text: str, path: KeyPath) -> str:
         return spec.global_vars[name]
 
     return _GLOBAL_VAR.sub(value, text)
+
+
+def _positive(value: object, default: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return default

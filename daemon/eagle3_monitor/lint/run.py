@@ -7,17 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.launcher.schema import LauncherSchema, bundled_schema
 from eagle3_monitor.lint.checks import (
-    LintFinding,
-    Severity,
     dependency_findings,
+    missing_script_findings,
     model_findings,
+    parallelism_findings,
     script_findings,
     structure_findings,
     time_limit_findings,
 )
+from eagle3_monitor.lint.draft_config import search_roots_for
+from eagle3_monitor.lint.findings import LintFinding, Severity
+from eagle3_monitor.lint.keys import check_keys
 from eagle3_monitor.lint.model_config import ModelFacts, read_model_config
-from eagle3_monitor.lint.pipeline import PipelineSpec, load_pipeline
+from eagle3_monitor.lint.pipeline import PipelineSpec, load_pipeline, parse_pipeline
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _MODEL_FLAG = re.compile(r"^--model(?:[= ]+)(?P<path>\S+)$")
@@ -46,17 +50,47 @@ def lint_pipeline(
         raise UnusableInputError(f"{launcher_dir}: --launcher-dir is not a directory")
     spec = load_pipeline(path)
     model, note = _model_facts(spec, model_config)
+    return lint_spec(
+        spec,
+        model,
+        note,
+        launcher_dir=launcher_dir,
+        search_roots=search_roots_for(path, launcher_dir),
+    )
+
+
+def lint_text(text: str, source: str, model: ModelFacts | None) -> LintReport:
+    """Lint a pipeline held in memory (what `new-model` and `rerun` write) against a model."""
+    spec = parse_pipeline(text, source)
+    return lint_spec(spec, model, None, launcher_dir=None, search_roots=[])
+
+
+def lint_spec(
+    spec: PipelineSpec,
+    model: ModelFacts | None,
+    note: LintFinding | None,
+    *,
+    launcher_dir: Path | None,
+    search_roots: list[Path],
+    schema: LauncherSchema | None = None,
+) -> LintReport:
+    schema = schema or bundled_schema()
+    keys = check_keys(spec, schema)
     findings = [
         *structure_findings(spec),
-        *script_findings(spec, launcher_dir),
+        *keys.findings,
+        *missing_script_findings(spec, keys.intended),
+        *script_findings(spec, schema, launcher_dir),
         *dependency_findings(spec),
-        *time_limit_findings(spec),
-        *(model_findings(spec, model) if model else []),
+        *time_limit_findings(spec, keys.intended),
+        *parallelism_findings(spec, model),
+        *(model_findings(spec, model, search_roots) if model else []),
     ]
     if note:
         findings.append(note)
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], _line_of(f.location), f.code))
-    return LintReport(path, model.path if model else None, findings)
+    source = Path(spec.document.source)
+    return LintReport(source, model.path if model else None, findings)
 
 
 def _line_of(location: str) -> int:
