@@ -55,7 +55,11 @@ def test_cli_review_failing_run_exits_one_with_cause_and_rerun(failing_experimen
 
     assert done.status == 1, done
     assert "Root cause: task_1 gpu_oom" in done.stdout
-    assert "pipeline.task_0.skip=true --yes" in done.stdout
+    assert (
+        f"eagle3-monitor rerun {failing_experiment} > rerun.yaml && uv run launch.py" in done.stdout
+    )
+    assert "task_0: skip: true (passed in cicd_1764115200)" in done.stdout
+    assert "task_1: --input-data /scratchspace/data → /cicd/cicd_1764115200/data" in done.stdout
 
 
 def test_cli_review_incomplete_run_exits_three(tmp_path: Path) -> None:
@@ -73,7 +77,8 @@ def test_cli_review_markdown_is_a_triage_report(failing_experiment: Path) -> Non
     for heading in ("# EAGLE3 run review", "## Tasks", "## Root causes", "## Next steps"):
         assert heading in done.stdout
     assert "| task_1 | dump |" in done.stdout
-    assert "uv run launch.py --yaml <pipeline.yaml> pipeline.task_0.skip=true --yes" in done.stdout
+    assert "uv run launch.py --yaml rerun.yaml --yes" in done.stdout
+    assert "   - task_0: skip: true (passed in cicd_1764115200)" in done.stdout
 
 
 def test_cli_review_color_only_when_asked_or_on_a_tty(failing_experiment: Path) -> None:

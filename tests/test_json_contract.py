@@ -9,7 +9,7 @@ from typing import Any
 from tests.cli_runner import run_cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "experiments" / "cicd_1764115200"
-RUN_KEYS = {"schema", "path", "experiment", "verdict", "headline", "root_cause", "tasks"}
+RUN_KEYS = {"schema", "path", "experiment", "verdict", "headline", "root_cause", "rerun", "tasks"}
 RUN_CAUSE_KEYS = {"task", "category", "rule", "summary", "fix"}
 TASK_KEYS = {
     "task", "index", "job_name", "job_id", "role", "verdict", "root_cause", "findings", "logs"
@@ -41,6 +41,9 @@ def test_json_run_document_has_exactly_the_contract_keys() -> None:
     assert document["root_cause"]["task"] == "task_2"
     assert document["root_cause"]["category"] == "gpu_oom"
     assert document["root_cause"]["rule"] == "cuda-oom"
+    assert set(document["rerun"]) == {"command", "changes", "note"}
+    assert document["rerun"]["command"].startswith(f"eagle3-monitor rerun {EXAMPLE} > rerun.yaml")
+    assert document["rerun"]["changes"][0] == "task_0: skip: true (passed in cicd_1764115200)"
 
 
 def test_json_tasks_have_exactly_the_contract_keys_and_types() -> None:

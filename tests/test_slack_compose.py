@@ -33,8 +33,9 @@ def test_failed_task_reply_carries_cause_evidence_fix_and_rerun(catalog: Catalog
     assert (
         "Qwen3-8B_EAGLE3_offline_2/log-" in body and ":24: [rank2]: torch.OutOfMemoryError" in body
     )
-    assert "pipeline.task_0.skip=true pipeline.task_1.skip=true --yes" in body
-    assert "&lt;pipeline.yaml&gt;" in body
+    assert f"eagle3-monitor rerun {EXAMPLE} &gt; rerun.yaml &amp;&amp; uv run launch.py" in body
+    assert "task_1: skip: true (passed in cicd_1764115200)" in body
+    assert "task_2: data.offline_data_path /scratchspace/offline_hidden_states → " in body
 
 
 def test_finished_message_leads_with_the_root_cause_then_the_acceptance_length(

@@ -142,7 +142,10 @@ def test_failure_reply_escapes_untrusted_text_and_broadcasts(
         "dump",
         "fail",
         cause(hostile),
-        "uv run launch.py --yaml <pipeline.yaml> --yes",
+        [
+            "eagle3-monitor rerun /x --yaml <pipeline.yaml> > rerun.yaml",
+            "  task_1: --input-data /scratchspace/data → /cicd/<!here>/data",
+        ],
         mention="<@U123>",
     )
     enqueue(store, key="r1:1:failed", run_id=1, kind="reply", channel=CHANNEL, message=message)
@@ -156,6 +159,7 @@ def test_failure_reply_escapes_untrusted_text_and_broadcasts(
     assert "&lt;https://evil.example|the docs&gt; &amp; more" in body
     assert "M_1/log-x_5_0.out:812:" in body and "`gpu_oom`" in body
     assert "--yaml &lt;pipeline.yaml&gt;" in body
+    assert "/cicd/&lt;!here&gt;/data" in body and "<!here>" not in body
     assert body.startswith("<@U123> ")  # the configured mention is not escaped
     assert reply.metadata == {
         "event_type": "eagle3_monitor_notification",
@@ -166,7 +170,7 @@ def test_failure_reply_escapes_untrusted_text_and_broadcasts(
 def test_megabyte_of_evidence_is_cut_within_slack_limits(
     slack: SlackTestServer, store: Store
 ) -> None:
-    message = failure_message("task_2", "training", "fail", cause("x" * (1 << 20)), None)
+    message = failure_message("task_2", "training", "fail", cause("x" * (1 << 20)), [])
     put(store, "r1:parent", "parent", parent_message(header(["fail"])))
     enqueue(store, key="r1:2:failed", run_id=1, kind="reply", channel=CHANNEL, message=message)
 
@@ -315,7 +319,7 @@ def test_console_notifier_output_is_pinned(store: Store) -> None:
         "dump",
         "fail",
         cause(),
-        "uv run launch.py --yaml <pipeline.yaml> pipeline.task_0.skip=true --yes",
+        ["eagle3-monitor rerun /x > rerun.yaml && uv run launch.py --yaml rerun.yaml --yes"],
     )
     enqueue(store, key="r1:1:failed", run_id=1, kind="reply", channel="#eagle3", message=failure)
 

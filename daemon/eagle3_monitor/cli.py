@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -34,6 +35,7 @@ from eagle3_monitor.report.validation import (
     validation_to_text,
 )
 from eagle3_monitor.review.layout import discover
+from eagle3_monitor.review.rerun_advice import plan_rerun
 from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.review.slurm_views import slurm_views
@@ -230,6 +232,77 @@ def validate(  # noqa: PLR0917 - click passes every option by name
         lambda colour: validation_to_text(result, colour=colour),
     )
     sys.exit(_EXIT_BY_VALIDATION[result.verdict])
+
+
+def _task_index(text: str | None) -> int | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"(?:task_)?([0-9])", text.strip())
+    if match is None:
+        raise click.BadParameter(f"{text!r}: give a task as task_N (task_0 … task_4)")
+    return int(match.group(1))
+
+
+@cli.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--from", "from_task", default=None, help="Re-run from this task (task_N) on.")
+@click.option("--only", "only_task", default=None, help="Re-run this task (task_N) alone.")
+@click.option(
+    "--yaml",
+    "yaml_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The pipeline YAML the run was launched with (default: found in the experiment).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the YAML here instead of stdout.",
+)
+@click.option(
+    "--slurm/--no-slurm",
+    "ask_slurm",
+    default=None,
+    help="Weigh how Slurm ended each task's job (sacct; default: when sacct is installed).",
+)
+@config_option
+@one_line_errors
+def rerun(  # noqa: PLR0917 - click passes every option by name
+    experiment: Path,
+    from_task: str | None,
+    only_task: str | None,
+    yaml_file: Path | None,
+    output: Path | None,
+    ask_slurm: bool | None,
+    config_file: Path | None,
+) -> None:
+    """Write a pipeline YAML that re-runs a failed experiment: the tasks that passed are
+    skipped, the tasks that run read their outputs from the old experiment (/cicd/<id>/…), and
+    the failed task's knob is changed where the fix is mechanical.
+
+    Then: uv run launch.py --yaml rerun.yaml --yes"""
+    if from_task and only_task:
+        raise click.UsageError("give --from or --only, not both")
+    loaded, catalog = load_config_and_catalog(config_path_from(config_file))
+    views = _slurm_views(experiment, loaded.config, ask_slurm)
+    result = review_path(experiment, catalog, loaded.config.review_settings(None), views)
+    plan = plan_rerun(
+        result, start=_task_index(from_task or only_task), only=bool(only_task), yaml_file=yaml_file
+    )
+    if output is None:
+        click.echo(plan.result.text, nl=False)
+    else:
+        write_output(output, plan.result.text)
+    target = str(output) if output else "the YAML"
+    click.echo(
+        f"eagle3-monitor: {target} re-runs {plan.experiment.name} from task_{plan.start}"
+        f" ({plan.source}); changes:",
+        err=True,
+    )
+    for change in plan.result.changes:
+        click.echo(f"  {change}", err=True)
 
 
 @cli.command("new-model")

@@ -16,13 +16,16 @@ def display_path(path: Path, review: RunReview) -> str:
         return str(path)
 
 
-def rerun_command(review: RunReview) -> str | None:
-    """The launcher command that re-runs the pipeline skipping the tasks that passed."""
-    if review.root_cause_task is None:
-        return None
-    skips = " ".join(f"pipeline.task_{index}.skip=true" for index in review.rerun_skip_indices())
-    middle = f" {skips}" if skips else ""
-    return f"uv run launch.py --yaml <pipeline.yaml>{middle} --yes"
+def rerun_lines(review: RunReview) -> list[str]:
+    """The re-run command, then the YAML's changes from the original, indented."""
+    advice = review.rerun
+    if advice is None:
+        return []
+    lines = [advice.command]
+    lines += [f"  {change}" for change in advice.summary()]
+    if advice.note:
+        lines.append(f"  (the changes could not be worked out: {advice.note})")
+    return lines
 
 
 def task_label(task: TaskReview) -> str:

@@ -18,8 +18,16 @@ def review_to_json(review: RunReview) -> dict[str, Any]:
         "verdict": str(review.verdict),
         "headline": review.headline,
         "root_cause": _run_root_cause(review),
+        "rerun": _rerun(review),
         "tasks": [_task(task) for task in review.tasks],
     }
+
+
+def _rerun(review: RunReview) -> dict[str, Any] | None:
+    advice = review.rerun
+    if advice is None:
+        return None
+    return {"command": advice.command, "changes": list(advice.changes), "note": advice.note or None}
 
 
 def _run_root_cause(review: RunReview) -> dict[str, Any] | None:

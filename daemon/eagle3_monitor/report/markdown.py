@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from eagle3_monitor.report.common import display_path, rerun_command, task_detail, task_label
+from eagle3_monitor.report.common import display_path, rerun_lines, task_detail, task_label
 from eagle3_monitor.review.model import RunReview, TaskReview
 
 
@@ -80,13 +80,15 @@ def _next_steps(review: RunReview) -> list[str]:
             return ["Nothing to do: every task passed."]
         return ["Wait for the running tasks to finish, then review again."]
     steps = [f"1. Fix {task_label(task)}: {cause.fix}"]
-    command = rerun_command(review)
-    if command:
+    rerun = rerun_lines(review)
+    if rerun:
         steps += [
-            "2. Re-run, skipping the tasks that passed:",
+            "2. Re-run (the tasks that passed are skipped and their outputs reused):",
             "",
             "   ```bash",
-            f"   {command}",
+            f"   {rerun[0]}",
             "   ```",
+            "",
         ]
+        steps += [f"   - {line.strip()}" for line in rerun[1:]]
     return steps

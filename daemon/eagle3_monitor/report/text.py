@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from eagle3_monitor.report.common import display_path, rerun_command, task_detail, task_label
+from eagle3_monitor.report.common import display_path, rerun_lines, task_detail, task_label
 from eagle3_monitor.review.model import RootCause, RunReview
 from eagle3_monitor.vocabulary import RunVerdict, TaskVerdict
 
@@ -42,9 +42,10 @@ def review_to_text(review: RunReview, colour: bool = False) -> str:
         lines += ["", *_cause_block(review, review.root_cause, colour)]
     elif review.verdict is RunVerdict.PASS:
         lines += ["", f"All {len(review.tasks)} tasks passed."]
-    command = rerun_command(review)
-    if command:
-        lines += ["", "Re-run, skipping the tasks that passed:", f"  {command}"]
+    rerun = rerun_lines(review)
+    if rerun:
+        lines += ["", "Re-run (the tasks that passed are skipped and their outputs reused):"]
+        lines += [f"  {line}" for line in rerun]
     lines += _problems(review)
     return "\n".join(lines) + "\n"
 

@@ -25,6 +25,7 @@ _INPUT_PATH = re.compile(
     r"(?P<path>/[^\s'\"]+)"
 )
 
+
 @dataclass(frozen=True)
 class Launch:
     """The launcher script a task ran (e.g. `eagle3/dump_offline_data_hf.sh`) and its arguments."""

@@ -21,7 +21,8 @@ from eagle3_monitor.errors import UnusableInputError
 
 LOG_SUFFIXES = (".out", ".log", ".err")
 _TASK_DIR = re.compile(r"^(?P<base>.+)_(?P<index>[0-9]+)$")
-_EXPERIMENT_DIR = re.compile(r"^cicd_[0-9]+$")
+# NeMo-Run names an experiment `<title>_<unix time>`; the launcher's title is `cicd`.
+_EXPERIMENT_DIR = re.compile(r"^(?:cicd_[0-9]+|[A-Za-z][A-Za-z0-9-]*_[0-9]{9,})$")
 _JOB_ID = r"(?P<job_id>[0-9]+(?:_[0-9]+)?)"
 _SUFFIX = r"\.(?:out|err|log)$"
 

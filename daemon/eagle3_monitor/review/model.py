@@ -82,6 +82,23 @@ class TaskReview:
 
 
 @dataclass(frozen=True)
+class RerunAdvice:
+    """How to re-run a failed pipeline: the command that writes the re-run YAML and launches
+    it, and how that YAML differs from the original, one line per change."""
+
+    command: str
+    changes: tuple[str, ...] = ()
+    note: str = ""  # why the changes could not be worked out, when they could not
+
+    def summary(self, limit: int = 5) -> list[str]:
+        """The first `limit` changes, and how many more there are."""
+        shown = list(self.changes[:limit])
+        if len(self.changes) > limit:
+            shown.append(f"… and {len(self.changes) - limit} more (see the YAML's header)")
+        return shown
+
+
+@dataclass(frozen=True)
 class RunReview:
     path: Path
     experiment: str | None
@@ -92,6 +109,7 @@ class RunReview:
     root_cause_task: TaskReview | None = None
     threshold: float = 2.1
     job_name: str | None = None
+    rerun: RerunAdvice | None = None  # set for a failed run (review/rerun_advice.py)
 
     @property
     def root_cause(self) -> RootCause | None:

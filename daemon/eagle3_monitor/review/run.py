@@ -5,7 +5,7 @@ check the artifacts, then decide (`review/decide.py`). This is what `eagle3-moni
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
@@ -13,6 +13,7 @@ from eagle3_monitor.review.decide import RunFacts, TaskFacts, decide_run, decide
 from eagle3_monitor.review.judge import Judgement, ScannedLog, judge_task
 from eagle3_monitor.review.layout import Experiment, LogFile, LogKind, TaskLogs, discover
 from eagle3_monitor.review.model import RunReview
+from eagle3_monitor.review.rerun_advice import rerun_advice
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.slurm.model import SlurmView
@@ -104,7 +105,8 @@ def review_experiment(
         _pipeline_job_name(experiment),
         settings.threshold,
     )
-    return decide_run(facts, tasks)
+    review = decide_run(facts, tasks)
+    return replace(review, rerun=rerun_advice(review)) if review.root_cause_task else review
 
 
 def _key(task: TaskLogs) -> int:

@@ -12,6 +12,7 @@ from eagle3_monitor.simulate.logtext import (
     TaskNames,
     healthy_task_log,
     iter_roles,
+    launcher_batch_script,
     sbatch_trace,
     writelines,
 )
@@ -72,6 +73,8 @@ def write_experiment(
         task_dir = experiment / names.directory
         (task_dir / "code").mkdir(parents=True, exist_ok=True)
         (task_dir / "configs").mkdir(exist_ok=True)
+        batch_script = launcher_batch_script(names, plan.role, plan.command)
+        (experiment / f"{names.directory}_sbatch.sh").write_text(batch_script)  # all submitted
         if not plan.ran:
             continue
         job_id = first_job_id + index

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eagle3_monitor.simulate.logtext import SCRIPT_OF_ROLE, TaskNames
+from eagle3_monitor.simulate.logtext import SCRIPT_OF_ROLE, TaskNames, launcher_batch_script
 from eagle3_monitor.simulate.task import FAILURES
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX
 
@@ -93,6 +93,8 @@ def submit_pipeline(
         (task_dir / "code").mkdir(exist_ok=True)
         script = task_dir / "configs" / f"{names.directory}.sbatch"
         script.write_text(batch_script(names, experiment, failures.get(index), pace))
+        launcher_script = experiment / f"{names.directory}_sbatch.sh"  # what the launcher submits
+        launcher_script.write_text(launcher_batch_script(names, ROLE_BY_TASK_INDEX[index]))
         command = [
             sbatch,
             "--parsable",

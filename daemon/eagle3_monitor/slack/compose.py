@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eagle3_monitor.report.common import display_path, rerun_command, task_label
+from eagle3_monitor.report.common import display_path, rerun_lines, task_label
 from eagle3_monitor.review.model import RunReview, TaskReview
 from eagle3_monitor.slack.messages import (
     Message,
@@ -47,7 +47,7 @@ def task_message(review: RunReview, task: TaskReview, mention: str | None = None
             role,
             task.verdict_text,
             task.root_cause,
-            rerun_command(review),
+            rerun_lines(review),
             mention=mention,
             display_path=lambda path: display_path(Path(path), review),
         )

@@ -12,6 +12,7 @@ from eagle3_monitor.slack.text import code_block, safe
 SECTION_LIMIT = 2900  # Slack rejects section text over 3000 characters
 FALLBACK_LIMIT = 2000
 EVIDENCE_LIMIT = 2400
+RERUN_LIMIT = 900
 MAX_TASK_LINES = 30
 STATE_ICONS = {
     "pass": ":white_check_mark:",
@@ -90,7 +91,7 @@ def failure_message(
     role: str,
     verdict: str,
     cause: RootCause,
-    rerun: str | None,
+    rerun: list[str],
     *,
     mention: str | None = None,
     display_path: Any = str,
@@ -107,7 +108,11 @@ def failure_message(
         blocks.append(_section(code_block(evidence, EVIDENCE_LIMIT)))
     blocks.append(_section(f"*Fix:* {safe(cause.fix, 1500)}"))
     if rerun:
-        blocks.append(_section(f"*Re-run:* `{safe(rerun, 600)}`"))
+        command, changes = rerun[0], rerun[1:]
+        text = f"*Re-run:* `{safe(command, 600)}`"
+        if changes:
+            text += "\n" + code_block([line.strip() for line in changes], RERUN_LIMIT)
+        blocks.append(_section(text))
     text = safe(f"{task} {verdict}: {cause.category}: {cause.summary}", FALLBACK_LIMIT)
     return Message(f"{ping}{text}", blocks, broadcast=True)
 
