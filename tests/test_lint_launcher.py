@@ -76,7 +76,10 @@ def test_time_limits_are_checked_for_slurm_formats_and_yaml_base_60() -> None:
 
     hours, base60 = [f for f in report.findings if f.code == "wrong-type"]
     assert hours.message == "time: '4h' is not a Slurm time limit"
-    assert "10:00:00 unquoted is the number 36000 to YAML (base-60)" in base60.message
+    assert (
+        "10:00:00 unquoted is the number 36000 to YAML (base 60), which Slurm reads as 36000 minutes"
+        in base60.message
+    )
     assert 'time: "08:00:00"' in base60.fix
 
 

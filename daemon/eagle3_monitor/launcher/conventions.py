@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ruamel.yaml import YAML
+
 from eagle3_monitor.roles import role_of_script
 from eagle3_monitor.vocabulary import Role
 
@@ -95,3 +97,12 @@ def has_trust_remote_code(args: list[str], kind: ScriptKind) -> bool:
             for word in words
         )
     return any(word in ("--trust-remote-code", "--trust_remote_code") for word in words)
+
+
+def round_trip_yaml() -> YAML:
+    """ruamel.yaml set up like the launcher's examples: 2-space maps, `  - ` list items."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml

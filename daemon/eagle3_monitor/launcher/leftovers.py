@@ -18,6 +18,7 @@ it in plain text.) Every file is read with `safe_read`, bounded in size and coun
 
 from __future__ import annotations
 
+import io
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -25,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from eagle3_monitor.errors import UnusableInputError
-from eagle3_monitor.launcher.conventions import LAUNCHER_ENVIRONMENT
+from eagle3_monitor.launcher.conventions import LAUNCHER_ENVIRONMENT, round_trip_yaml
 from eagle3_monitor.review.layout import parse_log_name
 from eagle3_monitor.safe_read import read_head, read_small_text
 
@@ -201,28 +204,37 @@ def rebuilt_yaml(
     job_name: str | None, tasks: dict[int, SubmittedTask], missing: list[int] | None = None
 ) -> str:
     """A pipeline YAML that runs what the batch scripts ran."""
-    pipeline: dict[str, Any] = {"allow_to_fail": False, "skip": False, "note": None}
+    pipeline = CommentedMap({"allow_to_fail": False, "skip": False, "note": None})
     for index, task in sorted(tasks.items()):
-        entry: dict[str, Any] = {"script": task.script, "args": task.args}
+        entry = CommentedMap({"script": task.script, "args": CommentedSeq(task.args)})
         if task.environment:
-            entry["environment"] = [{name: value} for name, value in task.environment.items()]
-        entry["slurm_config"] = {"_factory_": "slurm_factory", **task.slurm}
-        pipeline[f"task_{index}"] = entry
-    header = (
-        "# Rebuilt by eagle3-monitor from the experiment's batch scripts: the arguments, "
-        "environment\n# and Slurm settings each task ran with (<<global_vars>> already "
-        "substituted).\n"
-    )
-    for index in missing or []:
-        header += (
-            f"# task_{index}: left no batch script or log to rebuild it from: add it from the "
-            "pipeline YAML (or pass --yaml).\n"
+            entry["environment"] = CommentedSeq(
+                CommentedMap({name: value}) for name, value in task.environment.items()
+            )
+        slurm = {key: value for key, value in task.slurm.items() if (key, value) != ("mem", "0")}
+        if "time" in slurm:
+            slurm["time"] = DoubleQuotedScalarString(slurm["time"])
+        entry["slurm_config"] = CommentedMap(
+            {"_factory_": DoubleQuotedScalarString("slurm_factory"), **slurm}
         )
-    for task in tasks.values():
-        for name in task.secrets_left_out:
-            header += f"# task_{task.index}: {name} left out (a secret); the launcher sets it.\n"
-    body = yaml.safe_dump({"job_name": job_name, "pipeline": pipeline}, sort_keys=False, width=100)
-    return header + body
+        pipeline[f"task_{index}"] = entry
+    lines = [
+        "# Rebuilt by eagle3-monitor from the experiment's batch scripts: the arguments,",
+        "# environment and Slurm settings each task ran with (<<global_vars>> substituted).",
+    ]
+    lines += [
+        f"# task_{index}: left no batch script or log to rebuild it from: add it from the "
+        "pipeline YAML (or pass --yaml)."
+        for index in missing or []
+    ]
+    lines += [
+        f"# task_{task.index}: {name} left out (a secret); the launcher sets it."
+        for task in tasks.values()
+        for name in task.secrets_left_out
+    ]
+    stream = io.StringIO()
+    round_trip_yaml().dump(CommentedMap({"job_name": job_name, "pipeline": pipeline}), stream)
+    return "\n".join(lines) + "\n" + stream.getvalue()
 
 
 def _packaged_example(
@@ -232,14 +244,16 @@ def _packaged_example(
     if job_name is None:
         return None
     wanted = re.compile(rf"^job_name:\s*['\"]?{re.escape(job_name)}['\"]?\s*$", re.MULTILINE)
-    for task_dir in sorted(experiment.glob(f"{job_name}_[0-9]")):
-        examples = task_dir / "code" / "examples"
-        for count, path in enumerate(sorted(examples.rglob("*.yaml"))):
-            if count >= MAX_EXAMPLE_FILES:
-                break
-            text = _optional_text(path)
-            if text and wanted.search(text) and _runs_the_same_scripts(text, submitted):
-                return path, text
+    packaged = [d / "code" / "examples" for d in sorted(experiment.glob(f"{job_name}_[0-9]"))]
+    examples = next((directory for directory in packaged if directory.is_dir()), None)
+    if examples is None:  # every task packages the same copy: the first one is enough
+        return None
+    for count, path in enumerate(sorted(examples.rglob("*.yaml"))):
+        if count >= MAX_EXAMPLE_FILES:
+            break
+        text = _optional_text(path)
+        if text and wanted.search(text) and _runs_the_same_scripts(text, submitted):
+            return path, text
     return None
 
 

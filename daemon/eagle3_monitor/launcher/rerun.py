@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -30,6 +29,7 @@ from eagle3_monitor.launcher.conventions import (
     SEPARATOR,
     ScriptKind,
     has_trust_remote_code,
+    round_trip_yaml,
     script_kind,
 )
 from eagle3_monitor.vocabulary import Category, Role
@@ -117,7 +117,7 @@ def start_of(failure: Failure, roles: dict[int, Role | None]) -> int | None:
 def rerun_yaml(original: str, source: str, request: RerunRequest) -> RerunResult:
     """The re-run pipeline: `original` edited (ConfigError when it is not YAML, and
     UnusableInputError when it is not a pipeline with the start task)."""
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     try:
         document = yaml.load(original)
     except (MarkedYAMLError, YAMLError) as error:
@@ -139,14 +139,6 @@ def rerun_yaml(original: str, source: str, request: RerunRequest) -> RerunResult
     yaml.dump(document, stream)
     body = stream.getvalue().rstrip("\n") + "\n"
     return RerunResult(_header(request, source, editor.changes) + body, editor.changes)
-
-
-def _yaml() -> YAML:
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
 
 
 def _tasks(document: Any, source: str) -> dict[int, CommentedMap]:

@@ -146,8 +146,8 @@ def _time_problem(spec: PipelineSpec, value: Any, where: KeyPath) -> tuple[str, 
     fix = 'Write a Slurm time in quotes, e.g. `time: "08:00:00"` (or "1-00:00:00" for a day).'
     if isinstance(value, int) and not isinstance(value, bool) and ":" in written:
         return (
-            f"time: {written} unquoted is the number {value} to YAML (base-60): "
-            "the launcher passes a number of minutes to Slurm",
+            f"time: {written} unquoted is the number {value} to YAML (base 60), which "
+            f"Slurm reads as {value} minutes",
             fix,
         )
     if not isinstance(value, str | int) or isinstance(value, bool):
