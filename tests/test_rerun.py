@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from eagle3_monitor.lint.run import lint_text
-from eagle3_monitor.review.rerun_advice import plan_rerun
+from eagle3_monitor.review.rerun_advice import plan_rerun, rerun_advice
 from eagle3_monitor.review.run import review_path
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.simulate.experiment import TaskPlan, plan_failing_at, write_experiment
@@ -387,3 +387,19 @@ pipeline:
       _factory_: "slurm_factory"
       gpus_per_node: 8
 """
+
+
+def test_files_the_daemon_may_not_quote_are_not_read_for_the_advice(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    experiment = experiment_failing(tmp_path, 1, "gpu_oom")
+    review = review_path(experiment, catalog)
+
+    def may_read(path: Path) -> bool:
+        return not path.name.endswith("_sbatch.sh") and not path.name.startswith("sbatch_")
+
+    advice = rerun_advice(review, may_read)
+
+    assert advice is not None and advice.changes == ()
+    assert "--yaml <pipeline.yaml> > rerun.yaml" in advice.command
+    assert "no pipeline YAML, batch script or batch log" in advice.note

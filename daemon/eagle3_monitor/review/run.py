@@ -106,7 +106,9 @@ def review_experiment(
         settings.threshold,
     )
     review = decide_run(facts, tasks)
-    return replace(review, rerun=rerun_advice(review)) if review.root_cause_task else review
+    if review.root_cause_task is None:
+        return review
+    return replace(review, rerun=rerun_advice(review, settings.may_read))
 
 
 def _key(task: TaskLogs) -> int:
