@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eagle3_monitor.monitor.access import Account, inside, readable_by, reader_for
+from eagle3_monitor.monitor.access import Account, ReadPolicy, policy_for
 from eagle3_monitor.review.layout import discover
 from eagle3_monitor.review.run import ReviewSettings, review_experiment
 from eagle3_monitor.rules import Catalog
@@ -42,13 +42,14 @@ def test_the_owner_reads_what_its_modes_allow(tree: Path, owner: str) -> None:
     private.write_text(OOM)
     public.chmod(0o644)
     private.chmod(0o600)  # root's file, closed to others
-    assert readable_by(public, account) is True
-    assert readable_by(private, account) is False
+    policy = ReadPolicy((), account)
+    assert policy.allows(public) is True
+    assert policy.allows(private) is False
 
     os.chown(private, account.uid, -1)
-    assert readable_by(private, account) is True
+    assert policy.allows(private) is True
     tree.chmod(0o700)  # a directory above it the owner cannot search
-    assert readable_by(public, account) is False
+    assert policy.allows(public) is False
 
 
 def test_symlinks_are_judged_by_their_target(tree: Path, outside: Path, owner: str) -> None:
@@ -57,16 +58,15 @@ def test_symlinks_are_judged_by_their_target(tree: Path, outside: Path, owner: s
     secret.chmod(0o600)
     link = tree / "sbatch_evil_42.out"
     link.symlink_to(secret)
-    may_read = reader_for(owner, (tree,))
-    assert may_read(link) is False  # outside the roots and unreadable by the owner
-    assert inside(link, (tree,)) is False
-    assert inside(link, ()) is True
+    assert policy_for(owner, (tree,)).allows(link) is False  # outside the roots
+    assert policy_for(owner, ()).allows(link) is False  # unreadable by the owner
+    assert ReadPolicy().allows(link) is True  # the CLI reads what its user can
 
 
 def test_an_owner_unknown_here_may_read_nothing(tree: Path) -> None:
     log = tree / "x.out"
     log.write_text(OOM)
-    assert reader_for("no-such-user-e3", ())(log) is False
+    assert policy_for("no-such-user-e3", ()).allows(log) is False
 
 
 def test_a_review_skips_logs_the_owner_could_not_read(
@@ -84,7 +84,7 @@ def test_a_review_skips_logs_the_owner_could_not_read(
     secret.chmod(0o600)
     (task_dir / "sbatch_a.M_EAGLE3_0_7.out").symlink_to(secret)
 
-    settings = ReviewSettings(may_read=reader_for(owner, (tree,)))
+    settings = ReviewSettings(read_policy=policy_for(owner, (tree,)))
     [review] = review_experiment(discover(tree / "cicd_1"), catalog, settings).tasks
     assert review.logs == (readable,)
     assert any("skipped" in problem for problem in review.problems)

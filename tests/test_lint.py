@@ -230,7 +230,8 @@ def test_lint_bad_pipeline_file_is_one_line_exit_2(
 
 
 @pytest.mark.parametrize(
-    ("content", "fragment"), [('{"architectures": ["X"', "not valid JSON"), (None, "no such file")]
+    ("content", "fragment"),
+    [('{"architectures": ["X"', "not valid JSON"), (None, "No such file or directory")],
 )
 def test_lint_bad_model_config_is_one_line_exit_2(
     content: str | None, fragment: str, tmp_path: Path

@@ -174,7 +174,9 @@ def test_a_missing_config_is_one_line_exit_2(tmp_path: Path) -> None:
     done = run_cli("new-model", tmp_path)
 
     assert done.status == 2
-    assert done.stderr.strip() == f"eagle3-monitor: error: {tmp_path}/config.json: no such file"
+    assert done.stderr.strip() == (
+        f"eagle3-monitor: error: {tmp_path}/config.json: No such file or directory"
+    )
 
 
 def test_output_file_is_written_whole(tmp_path: Path) -> None:

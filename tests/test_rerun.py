@@ -14,6 +14,7 @@ from eagle3_monitor.lint.run import lint_text
 from eagle3_monitor.review.rerun_advice import plan_rerun, rerun_advice
 from eagle3_monitor.review.run import review_path
 from eagle3_monitor.rules import Catalog
+from eagle3_monitor.safe_read import ReadPolicy
 from eagle3_monitor.simulate.experiment import TaskPlan, plan_failing_at, write_experiment
 from eagle3_monitor.simulate.logtext import TaskNames
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX, Role
@@ -305,17 +306,21 @@ def test_a_task_directory_review_advises_a_rerun_from_that_task(
     )
 
 
-def test_a_symlinked_batch_script_is_not_read(tmp_path: Path, catalog: Catalog) -> None:
-    experiment = experiment_failing(tmp_path, 1, "gpu_oom")
+def test_a_batch_script_linked_outside_the_roots_is_not_read(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    runs = tmp_path / "runs"
+    experiment = experiment_failing(runs, 1, "gpu_oom")
     script = experiment / f"{JOB}_1_sbatch.sh"
-    secret = tmp_path / "elsewhere.sh"
-    secret.write_text(script.read_text().replace("--tp 2", "--tp 2 --secret-flag"))
+    elsewhere = tmp_path / "elsewhere.sh"
+    elsewhere.write_text(script.read_text().replace("--tp 2", "--tp 2 --secret-flag"))
     script.unlink()
-    script.symlink_to(secret)
+    script.symlink_to(elsewhere)
 
-    _, text = rerun_document(experiment, catalog)
+    plan = plan_rerun(review_path(experiment, catalog), policy=ReadPolicy(roots=(runs,)))
 
-    assert "--secret-flag" not in text  # the batch log's trace was used instead
+    assert "--secret-flag" not in plan.result.text  # the batch log's trace was used instead
+    assert "--tp 2" in plan.result.text  # the trace has no #SBATCH lines: GPUs unknown, no knob
 
 
 def packaged_pipeline() -> str:
@@ -392,13 +397,12 @@ pipeline:
 def test_files_the_daemon_may_not_quote_are_not_read_for_the_advice(
     tmp_path: Path, catalog: Catalog
 ) -> None:
-    experiment = experiment_failing(tmp_path, 1, "gpu_oom")
+    experiment = experiment_failing(tmp_path / "runs", 1, "gpu_oom")
     review = review_path(experiment, catalog)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
 
-    def may_read(path: Path) -> bool:
-        return not path.name.endswith("_sbatch.sh") and not path.name.startswith("sbatch_")
-
-    advice = rerun_advice(review, may_read)
+    advice = rerun_advice(review, ReadPolicy(roots=(elsewhere,)))
 
     assert advice is not None and advice.changes == ()
     assert "--yaml <pipeline.yaml> > rerun.yaml" in advice.command

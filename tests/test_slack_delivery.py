@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -350,7 +349,11 @@ def test_token_from_file_env_or_credentials_never_from_config(
 
 def test_tokens_are_redacted_from_errors() -> None:
     assert redact("bad token xoxb-1234-abcd in request") == "bad token xox?-…redacted… in request"
-    assert "xoxb" not in os.environ.get("NOTHING", "")
+    assert redact("xoxp-12_ab.cd/ef=gh") == "xox?-…redacted…"
+    assert redact("POST https://hooks.slack.com/services/T0/B0/s3cr3t failed") == (
+        "POST https://hooks.slack.com/services/…redacted… failed"
+    )
+    assert redact("Authorization: Bearer abc.def") == "Authorization: Bearer …redacted…"
 
 
 def test_server_errors_are_retried_then_delivered_once(

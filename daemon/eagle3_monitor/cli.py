@@ -24,6 +24,7 @@ from eagle3_monitor.launcher.new_model import NewModelRequest, default_hf_model,
 from eagle3_monitor.lint.model_config import read_model_config
 from eagle3_monitor.lint.run import lint_pipeline, lint_text
 from eagle3_monitor.monitor.poll import poll_once
+from eagle3_monitor.printable import visible
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
 from eagle3_monitor.report.lint import lint_to_json, lint_to_text
 from eagle3_monitor.report.poll import poll_to_json, poll_to_text
@@ -48,7 +49,7 @@ from eagle3_monitor.simulate.pipeline import SubmitError, submit_pipeline
 from eagle3_monitor.simulate.task import FAILURES
 from eagle3_monitor.slack.messages import test_message
 from eagle3_monitor.slack.setup import make_transport
-from eagle3_monitor.slack.transport import BotTransport, DeliveryError
+from eagle3_monitor.slack.transport import BotTransport, DeliveryError, redact
 from eagle3_monitor.slurm.backend import make_backend
 from eagle3_monitor.slurm.model import SlurmView
 from eagle3_monitor.slurm.sacct import SlurmError
@@ -127,7 +128,7 @@ def one_line_errors(command: Command) -> Command:
             return command(*args, **kwargs)
         except (MonitorError, SlurmError) as error:
             for line in str(error).splitlines() or [type(error).__name__]:
-                click.echo(f"eagle3-monitor: error: {line}", err=True)
+                click.echo(f"eagle3-monitor: error: {visible(line)}", err=True)
             sys.exit(EXIT_UNUSABLE_INPUT)
 
     return wrapper  # type: ignore[return-value]
@@ -166,7 +167,7 @@ def review(  # noqa: PLR0917 - click passes every option by name
         lambda colour: review_to_text(result, colour=colour),
     )
     for problem in (problem for task in result.tasks for problem in task.problems):
-        click.echo(f"eagle3-monitor: warning: {problem}", err=True)
+        click.echo(f"eagle3-monitor: warning: {visible(problem)}", err=True)
     sys.exit(_EXIT_BY_VERDICT[result.verdict])
 
 
@@ -527,7 +528,7 @@ def notify_test(config_file: Path | None) -> None:
         message = test_message(team)
         posted = transport.post(slack.default_channel, message, thread_ts=None, key="notify-test")
     except DeliveryError as error:
-        click.echo(f"eagle3-monitor: notify-test failed: {error}", err=True)
+        click.echo(f"eagle3-monitor: notify-test failed: {redact(str(error))}", err=True)
         sys.exit(EXIT_FAILURE_FOUND)
     click.echo(
         f"test message posted to {posted.channel}" + (f" (ts {posted.ts})" if posted.ts else "")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.safe_read import read_head
 from eagle3_monitor.vocabulary import Role
 
 _ROLE_OF_SCRIPT = (
@@ -32,10 +35,10 @@ def role_of_script(text: str) -> Role | None:
 
 
 def role_from_batch_log(path: str) -> Role | None:
-    """The role from the head of a batch log's `set -x` trace; None when unreadable."""
+    """The role from the head of a batch log's `set -x` trace; None when it cannot be read
+    (a FIFO, a symlink, a device: never waited on)."""
     try:
-        with open(path, "rb") as stream:  # noqa: PTH123 - a plain read of a log head
-            head = stream.read(HEAD_BYTES)
-    except OSError:
+        head = read_head(Path(path), HEAD_BYTES)
+    except UnusableInputError:
         return None
     return role_of_script(head.decode("utf-8", "replace"))

@@ -9,9 +9,13 @@ from typing import Any
 
 import yaml
 
-from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.errors import ConfigError, UnusableInputError
+from eagle3_monitor.safe_read import read_small_text
 
 KeyPath = tuple[str | int, ...]
+MAX_YAML_BYTES = 4 << 20
+MAX_YAML_NODES = 200_000
+MAX_YAML_DEPTH = 64
 
 
 @dataclass
@@ -23,6 +27,7 @@ class LocatedDocument:
     positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     scalars: dict[KeyPath, str] = field(default_factory=dict)  # each scalar's text as written
     keys: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)  # where each key is written
+    nodes: int = 0  # values built so far (aliases count each time they are expanded)
 
     def where(self, path: Sequence[str | int]) -> str:
         """`file:line:col` of the deepest known prefix of `path`."""
@@ -49,17 +54,18 @@ def format_key_path(path: Sequence[str | int]) -> str:
 
 
 def load_located(path: Path) -> LocatedDocument:
-    """Parse a YAML file; syntax errors become one ConfigError with file:line:column."""
+    """Parse a YAML file (opened safely: never a FIFO, at most MAX_YAML_BYTES); syntax errors
+    and oversized documents become one ConfigError with file:line:column."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
+        text = read_small_text(path, MAX_YAML_BYTES)
+    except UnusableInputError as error:
+        raise ConfigError(str(error)) from None
     return parse_located(text, str(path))
 
 
 def parse_located(text: str, source: str) -> LocatedDocument:
+    """Parse YAML text. Aliases are expanded at most MAX_YAML_NODES nodes and nesting at most
+    MAX_YAML_DEPTH levels deep, so an alias bomb or a 900-level document is a one-line error."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
@@ -68,6 +74,8 @@ def parse_located(text: str, source: str) -> LocatedDocument:
         raise ConfigError(f"{where}: invalid YAML: {error.problem}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: invalid YAML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a config") from None
     document = LocatedDocument(data=None, source=source)
     if node is not None:
         document.data = _construct(node, (), document, source)
@@ -75,6 +83,11 @@ def parse_located(text: str, source: str) -> LocatedDocument:
 
 
 def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, source: str) -> Any:
+    document.nodes += 1
+    if document.nodes > MAX_YAML_NODES or len(path) > MAX_YAML_DEPTH:
+        line = node.start_mark.line + 1
+        what = "nested too deeply" if len(path) > MAX_YAML_DEPTH else "too many values (aliases?)"
+        raise ConfigError(f"{source}:{line}: {what} to be a config")
     positions = document.positions
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):

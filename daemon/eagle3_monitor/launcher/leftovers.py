@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import re
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from eagle3_monitor.errors import UnusableInputError
 from eagle3_monitor.launcher.conventions import LAUNCHER_ENVIRONMENT, round_trip_yaml
 from eagle3_monitor.review.layout import parse_log_name
-from eagle3_monitor.safe_read import read_head, read_small_text
+from eagle3_monitor.safe_read import ReadPolicy, read_head, read_small_text
 
 MAX_TASKS = 5
 MAX_EXAMPLE_FILES = 2000
@@ -75,24 +74,20 @@ class OriginalPipeline:
     missing: list[int] = field(default_factory=list)  # task dirs with nothing to rebuild from
 
 
-MayRead = Callable[[Path], bool]
-
-
 def original_pipeline(
     experiment: Path,
     job_name: str | None,
     yaml_file: Path | None = None,
-    may_read: MayRead | None = None,
+    policy: ReadPolicy | None = None,
 ) -> OriginalPipeline:
     """The experiment's pipeline; UnusableInputError (one line) when nothing holds it.
-    `may_read`: the daemon's check that a file may be quoted for this run (inside the roots,
-    readable by the job's owner); files it refuses are not read."""
-    allowed = may_read or _anything
+    `policy`: the daemon's for this run (inside the roots, readable by the job's owner); files
+    it refuses are not read."""
     job_name = job_name or _job_name_of(experiment)
-    submitted = submitted_tasks(experiment, job_name, allowed)
+    submitted = submitted_tasks(experiment, job_name, policy)
     if yaml_file is not None:
         return OriginalPipeline(read_small_text(yaml_file, 1 << 20), f"{yaml_file}", submitted)
-    packaged = _packaged_example(experiment, job_name, submitted, allowed)
+    packaged = _packaged_example(experiment, job_name, submitted, policy)
     if packaged is not None:
         path, text = packaged
         return OriginalPipeline(
@@ -113,18 +108,17 @@ def original_pipeline(
 
 
 def submitted_tasks(
-    experiment: Path, job_name: str | None, allowed: MayRead | None = None
+    experiment: Path, job_name: str | None, policy: ReadPolicy | None = None
 ) -> dict[int, SubmittedTask]:
-    allowed = allowed or _anything
     tasks: dict[int, SubmittedTask] = {}
     for index in range(MAX_TASKS):
         if job_name is None:
             break
         task_name = f"{job_name}_{index}"
         script = experiment / f"{task_name}_sbatch.sh"
-        text = _optional_text(script, allowed)
+        text = _optional_text(script, policy)
         if text is None:
-            text = _batch_log_head(experiment / task_name, allowed)
+            text = _batch_log_head(experiment / task_name, policy)
         if text:
             parsed = parse_batch_script(index, text)
             if parsed.script is not None:
@@ -251,7 +245,10 @@ def rebuilt_yaml(
 
 
 def _packaged_example(
-    experiment: Path, job_name: str | None, submitted: dict[int, SubmittedTask], allowed: MayRead
+    experiment: Path,
+    job_name: str | None,
+    submitted: dict[int, SubmittedTask],
+    policy: ReadPolicy | None,
 ) -> tuple[Path, str] | None:
     """A launcher example packaged with the tasks whose job_name and scripts match the run."""
     if job_name is None:
@@ -264,7 +261,7 @@ def _packaged_example(
     for count, path in enumerate(sorted(examples.rglob("*.yaml"))):
         if count >= MAX_EXAMPLE_FILES:
             break
-        text = _optional_text(path, allowed)
+        text = _optional_text(path, policy)
         if text and wanted.search(text) and _runs_the_same_scripts(text, submitted):
             return path, text
     return None
@@ -296,7 +293,7 @@ def _substituted(text: str, variables: dict[str, Any]) -> str:
     return _GLOBAL_VAR.sub(lambda m: str(variables.get(m.group(1), m.group(0))), text)
 
 
-def _batch_log_head(task_dir: Path, allowed: MayRead) -> str | None:
+def _batch_log_head(task_dir: Path, policy: ReadPolicy | None) -> str | None:
     """The head of the task's newest batch log (`sbatch_<job>_<id>.out`)."""
     try:
         logs = [p for p in task_dir.iterdir() if p.name.startswith("sbatch_")]
@@ -304,26 +301,18 @@ def _batch_log_head(task_dir: Path, allowed: MayRead) -> str | None:
         return None
     logs.sort(key=lambda path: parse_log_name(path, task_dir.name).job_number, reverse=True)
     for log in logs[:1]:
-        if not allowed(log):
-            return None
         try:
-            return read_head(log, TRACE_HEAD_BYTES).decode("utf-8", "replace")
+            return read_head(log, TRACE_HEAD_BYTES, policy).decode("utf-8", "replace")
         except UnusableInputError:
             return None
     return None
 
 
-def _optional_text(path: Path, allowed: MayRead) -> str | None:
-    if not allowed(path):
-        return None
+def _optional_text(path: Path, policy: ReadPolicy | None) -> str | None:
     try:
-        return read_small_text(path, 1 << 20)
+        return read_small_text(path, 1 << 20, policy)
     except UnusableInputError:
         return None
-
-
-def _anything(path: Path) -> bool:
-    return True
 
 
 def _unquoted(value: str) -> str:

@@ -10,22 +10,24 @@ lines with the catalog, and reports three things:
 - the log trailer (`job exited with code N`, Slurm's `CANCELLED AT` line): the job is ending, so
   the daemon polls sacct early instead of polling more often;
 - how long since any of the job's logs last grew, for stall alerts.
-Hostile files are harmless: only regular files are opened (never a FIFO or device), reads are
-bounded per cycle, and unreadable files are skipped."""
+Hostile files are harmless: each file is opened once and checked on its descriptor
+(`safe_read`: never a FIFO, device or swapped symlink; only what the job's owner may read),
+reads are bounded per cycle, and files that cannot be read are skipped."""
 
 from __future__ import annotations
 
 import os
 import re
-import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from eagle3_monitor.errors import UnusableInputError
 from eagle3_monitor.review.scanner import Hit, scan_bytes
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.rules.model import RuleKind
+from eagle3_monitor.safe_read import ReadPolicy, open_checked
 from eagle3_monitor.state.store import LogPosition, StoredJob
 from eagle3_monitor.vocabulary import Category
 
@@ -65,15 +67,18 @@ def follow_jobs(
     catalog: Catalog,
     jobs: Iterable[StoredJob],
     budget: int = MAX_BYTES_PER_CYCLE,
+    policy_of: Callable[[StoredJob], ReadPolicy | None] = lambda job: None,
 ) -> FollowResult:
     """Read each running job's new log bytes from where `positions` say reading stopped;
-    `budget` bounds one cycle's total reading. Touches no database."""
+    `budget` bounds one cycle's total reading; `policy_of` says with whose rights a job's logs
+    are read (files it refuses are skipped). Touches no database."""
     result = FollowResult()
     for job in jobs:
         seen = JobProgress(job)
+        policy = policy_of(job)
         for name in job.log_paths:
             read, position = _follow_file(positions.get(name), catalog, Path(name), seen,
-                                          max(budget, 0))  # fmt: skip
+                                          max(budget, 0), policy)  # fmt: skip
             budget -= read
             if position is not None:
                 result.positions.append(position)
@@ -82,24 +87,26 @@ def follow_jobs(
     return result
 
 
-def _follow_file(
-    known: LogPosition | None, catalog: Catalog, path: Path, seen: JobProgress, budget: int
+def _follow_file(  # noqa: PLR0917 - one file's reading state
+    known: LogPosition | None,
+    catalog: Catalog,
+    path: Path,
+    seen: JobProgress,
+    budget: int,
+    policy: ReadPolicy | None = None,
 ) -> tuple[int, LogPosition | None]:
     """Read and scan one file's new complete lines: (bytes read, the new position)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
+        with open_checked(path, policy) as opened:
+            status = opened.status
+            seen.last_growth = max(seen.last_growth or 0.0, status.st_mtime)
+            start = _resume_at(known, status)
+            if budget == 0 or start >= status.st_size:
+                return 0, None
+            opened.stream.seek(start)
+            data = opened.stream.read(min(budget, status.st_size - start)) or b""
+    except (UnusableInputError, OSError):
         return 0, None
-    with os.fdopen(descriptor, "rb", buffering=0) as stream:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            return 0, None
-        seen.last_growth = max(seen.last_growth or 0.0, status.st_mtime)
-        start = _resume_at(known, status)
-        if budget == 0 or start >= status.st_size:
-            return 0, None
-        stream.seek(start)
-        data = stream.read(min(budget, status.st_size - start))
     complete = data[: data.rfind(b"\n") + 1]
     if not complete and len(data) >= MAX_LINE_BYTES:
         complete = data  # a "line" of megabytes with no end in sight: take it as one

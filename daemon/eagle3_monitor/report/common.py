@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eagle3_monitor.printable import visible
 from eagle3_monitor.review.model import RunReview, TaskReview
 
 
@@ -11,9 +12,9 @@ def display_path(path: Path, review: RunReview) -> str:
     """A log path relative to the reviewed directory when it lies inside it."""
     root = review.path if review.path.is_dir() else review.path.parent
     try:
-        return str(path.relative_to(root))
+        return visible(str(path.relative_to(root)))
     except ValueError:
-        return str(path)
+        return visible(str(path))
 
 
 def rerun_lines(review: RunReview) -> list[str]:
@@ -29,7 +30,7 @@ def rerun_lines(review: RunReview) -> list[str]:
 
 
 def task_label(task: TaskReview) -> str:
-    return task.task or task.name
+    return visible(task.task or task.name)
 
 
 def task_detail(task: TaskReview) -> str:

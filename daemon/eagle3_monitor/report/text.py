@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from eagle3_monitor.printable import visible
 from eagle3_monitor.report.common import display_path, rerun_lines, task_detail, task_label
 from eagle3_monitor.review.model import RootCause, RunReview
 from eagle3_monitor.vocabulary import RunVerdict, TaskVerdict
@@ -70,4 +71,4 @@ def _cause_block(review: RunReview, cause: RootCause, colour: bool) -> list[str]
 
 def _problems(review: RunReview) -> list[str]:
     problems = [problem for task in review.tasks for problem in task.problems]
-    return ["", "Could not read:", *(f"  {problem}" for problem in problems)] if problems else []
+    return ["", "Could not read:", *(f"  {visible(p)}" for p in problems)] if problems else []

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.safe_read import read_small_text
 
 LOG_SUFFIXES = (".out", ".log", ".err")
+METADATA_BYTES = 64 << 10
 _TASK_DIR = re.compile(r"^(?P<base>.+)_(?P<index>[0-9]+)$")
 # NeMo-Run names an experiment `<title>_<unix time>`; the launcher's title is `cicd`.
 _EXPERIMENT_DIR = re.compile(r"^(?:cicd_[0-9]+|[A-Za-z][A-Za-z0-9-]*_[0-9]{9,})$")
@@ -120,8 +122,8 @@ def experiment_id_of(path: Path) -> str | None:
 def read_metadata(experiment_dir: Path) -> dict[str, Any]:
     """The launcher's metadata.json when present and readable; {} otherwise."""
     try:
-        data = json.loads((experiment_dir / "metadata.json").read_text("utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_small_text(experiment_dir / "metadata.json", METADATA_BYTES))
+    except (UnusableInputError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

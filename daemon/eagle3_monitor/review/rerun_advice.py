@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eagle3_monitor.errors import MonitorError, UnusableInputError
-from eagle3_monitor.launcher.leftovers import MayRead, original_pipeline
+from eagle3_monitor.launcher.leftovers import original_pipeline
 from eagle3_monitor.launcher.rerun import (
     Failure,
     PreviousRun,
@@ -19,6 +19,7 @@ from eagle3_monitor.launcher.rerun import (
 )
 from eagle3_monitor.review.layout import experiment_id_of, read_metadata
 from eagle3_monitor.review.model import RerunAdvice, RunReview
+from eagle3_monitor.safe_read import ReadPolicy
 from eagle3_monitor.vocabulary import TaskVerdict
 
 LAUNCH = "uv run launch.py --yaml rerun.yaml --yes"
@@ -47,7 +48,7 @@ def plan_rerun(
     start: int | None = None,
     only: bool = False,
     yaml_file: Path | None = None,
-    may_read: MayRead | None = None,
+    policy: ReadPolicy | None = None,
 ) -> RerunPlan:
     """The re-run of the reviewed run from `start` (default: where it failed). Raises
     UnusableInputError when there is nothing to re-run or no pipeline to edit."""
@@ -66,7 +67,7 @@ def plan_rerun(
             f"{experiment}: the run {state}: nothing failed to re-run from; "
             "pass --from task_N (or --only task_N) to re-run a task anyway"
         )
-    original = original_pipeline(experiment, review.job_name, yaml_file, may_read)
+    original = original_pipeline(experiment, review.job_name, yaml_file, policy)
     request = RerunRequest(
         PreviousRun(_experiment_id(experiment), lambda relative: (experiment / relative).exists()),
         failure,
@@ -79,9 +80,9 @@ def plan_rerun(
     return RerunPlan(experiment, first, only, result, original.source)
 
 
-def rerun_advice(review: RunReview, may_read: MayRead | None = None) -> RerunAdvice | None:
+def rerun_advice(review: RunReview, policy: ReadPolicy | None = None) -> RerunAdvice | None:
     """The re-run command and its changes for a failed run; None when nothing failed.
-    `may_read` (the daemon's) limits the files the changes may be read from."""
+    `policy` (the daemon's, for the run's owner) limits the files the changes are read from."""
     task = review.root_cause_task
     if task is None:
         return None
@@ -94,7 +95,7 @@ def rerun_advice(review: RunReview, may_read: MayRead | None = None) -> RerunAdv
         f"eagle3-monitor rerun {shlex.quote(str(experiment))}{option} > rerun.yaml && {LAUNCH}"
     )
     try:
-        plan = plan_rerun(review, start=start, may_read=may_read)
+        plan = plan_rerun(review, start=start, policy=policy)
     except MonitorError as error:
         fallback = command.replace(" > rerun.yaml", " --yaml <pipeline.yaml> > rerun.yaml")
         return RerunAdvice(fallback, (), f"{error}")

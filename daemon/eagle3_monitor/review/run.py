@@ -4,7 +4,7 @@ check the artifacts, then decide (`review/decide.py`). This is what `eagle3-moni
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.review.rerun_advice import rerun_advice
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.rules.catalog import Catalog
+from eagle3_monitor.safe_read import ReadPolicy
 from eagle3_monitor.slurm.model import SlurmView
 from eagle3_monitor.validate.run import (
     DEFAULT_HIDDEN_STATES_MIN_SHARE,
@@ -35,8 +36,8 @@ class ReviewSettings:
     threshold: float = DEFAULT_ACCEPTANCE_THRESHOLD
     hidden_states_min_share: float = DEFAULT_HIDDEN_STATES_MIN_SHARE
     artifacts: ArtifactTemplates = field(default_factory=ArtifactTemplates)
-    # The daemon's check that a log may be quoted for this run (monitor/access.py); None: all.
-    may_read: Callable[[Path], bool] | None = None
+    # The daemon's policy for this run's files (monitor/access.py); None: the caller's rights.
+    read_policy: ReadPolicy | None = None
 
     def validation(self) -> ValidationSettings:
         return ValidationSettings(self.hidden_states_min_share, self.artifacts)
@@ -108,7 +109,7 @@ def review_experiment(
     review = decide_run(facts, tasks)
     if review.root_cause_task is None:
         return review
-    return replace(review, rerun=rerun_advice(review, settings.may_read))
+    return replace(review, rerun=rerun_advice(review, settings.read_policy))
 
 
 def _key(task: TaskLogs) -> int:
@@ -123,11 +124,8 @@ def _scan_task(
     scanned: list[ScannedLog] = []
     problems: list[str] = []
     for order, log in enumerate(sorted(task.logs, key=_file_order)):
-        if settings.may_read is not None and not settings.may_read(log.path):
-            problems.append(f"{log.path}: skipped: outside the roots or unreadable by the owner")
-            continue
         try:
-            scan = scan_file(log.path, catalog)
+            scan = scan_file(log.path, catalog, settings.read_policy)
         except UnusableInputError as error:
             problems.append(str(error))
             continue

@@ -10,17 +10,16 @@ partial line (a line longer than MAX_LINE_BYTES is cut there), plus a fixed numb
 
 from __future__ import annotations
 
-import os
-import re
-import stat
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from io import RawIOBase
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.printable import stripped
 from eagle3_monitor.rules.catalog import Catalog, CompiledRule
 from eagle3_monitor.rules.model import RuleKind
+from eagle3_monitor.safe_read import ReadPolicy, open_checked
 
 CHUNK_BYTES = 8 << 20
 MAX_LINE_BYTES = 16 << 20
@@ -30,14 +29,13 @@ LAST_HITS_KEPT = 20
 TAIL_LINES = 25
 TAIL_BYTES = 64 << 10
 
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 _HIDDEN_BY_BENIGN = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.EXCEPTION, RuleKind.TERMINATION}
 
 
 def clean_text(raw: bytes, limit: int = MAX_TEXT_CHARS) -> str:
     """Printable text of a log line: UTF-8 (bad bytes replaced), no ANSI colours or control
     characters, cut at `limit` characters with an ellipsis."""
-    text = _CONTROL.sub("", raw[: limit * 4].decode("utf-8", "replace")).strip()
+    text = stripped(raw[: limit * 4].decode("utf-8", "replace")).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -188,19 +186,14 @@ def scan_bytes(data: bytes, path: Path, catalog: Catalog, lines_before: int = 0)
     return scanner.result(path)
 
 
-def scan_file(path: Path, catalog: Catalog) -> FileScan:
-    """Scan one log file. Raises UnusableInputError when it is not a readable regular file."""
-    try:
-        status = path.stat()
-    except OSError as error:
-        raise UnusableInputError(f"{path}: {error.strerror or error}") from None
-    if not stat.S_ISREG(status.st_mode):
-        raise UnusableInputError(f"{path}: not a regular file")
+def scan_file(path: Path, catalog: Catalog, policy: ReadPolicy | None = None) -> FileScan:
+    """Scan one log file, opened once and checked on its descriptor (`safe_read`). Raises
+    UnusableInputError when it may not or cannot be read (a FIFO, a swapped symlink, outside the
+    roots, unreadable by the job's owner)."""
     scanner = _Scanner(catalog)
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(descriptor, "rb", buffering=0) as stream:
-            scanner.scan_stream(stream)
-    except OSError as error:
-        raise UnusableInputError(f"{path}: cannot read: {error.strerror or error}") from None
+    with open_checked(path, policy) as opened:
+        try:
+            scanner.scan_stream(opened.stream)
+        except OSError as error:
+            raise UnusableInputError(f"{path}: cannot read: {error.strerror or error}") from None
     return scanner.result(path)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Protocol
 
 import structlog
 
 from eagle3_monitor.config import MonitorConfig
-from eagle3_monitor.monitor.access import reader_for
+from eagle3_monitor.monitor.access import ReadPolicy, policy_for
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once
 from eagle3_monitor.report import review_to_json
@@ -183,13 +181,13 @@ class Daemon:
         together, so a crash can neither skip an alert nor repeat one."""
         now = self.clock.time()
         running = [
-            self._readable_logs_only(job)
+            job
             for job in self.store.unfinished_jobs()
             if job.state is JobState.RUNNING and job.run_id is not None
         ]
         paths = {path for job in running for path in job.log_paths}
         known = {path: p for path in paths if (p := self.store.log_position(path)) is not None}
-        followed = follow_jobs(known, self.settings.catalog, running)
+        followed = follow_jobs(known, self.settings.catalog, running, policy_of=self._job_policy)
         announcer = self.announcer()
         with self.store.transaction():
             for position in followed.positions:
@@ -210,16 +208,15 @@ class Daemon:
             self.poll_soon.set()
         return followed.budget_left == 0 and bool(followed.positions)
 
-    def _readable_logs_only(self, job: StoredJob) -> StoredJob:
+    def _job_policy(self, job: StoredJob) -> ReadPolicy:
         run = self.store.run(job.run_id) if job.run_id is not None else None
         if run is None:
-            return replace(job, log_paths=[])
-        may_read = self._reader(run)
-        return replace(job, log_paths=[path for path in job.log_paths if may_read(Path(path))])
+            return ReadPolicy(deny_all="the job belongs to no run")
+        return self._read_policy(run)
 
-    def _reader(self, run: StoredRun) -> Callable[[Path], bool]:
+    def _read_policy(self, run: StoredRun) -> ReadPolicy:
         """What may be quoted for this run: inside the experiment roots, readable by its owner."""
-        return reader_for(run.user, self.config.watch_settings().experiment_roots)
+        return policy_for(run.user, self.config.watch_settings().experiment_roots)
 
     # ------------------------------------------------------------------ review
     def review_cycle(self) -> bool:
@@ -248,7 +245,7 @@ class Daemon:
 
     def _review_and_announce(self, run: StoredRun) -> None:
         jobs = self.store.jobs_of_run(run.id)
-        settings = replace(self.config.review_settings(), may_read=self._reader(run))
+        settings = replace(self.config.review_settings(), read_policy=self._read_policy(run))
         try:
             review = review_run(run, jobs, self.settings.catalog, settings)
             document = review_to_json(review)

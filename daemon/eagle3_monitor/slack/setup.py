@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from eagle3_monitor.config import SlackSection
-from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.errors import ConfigError, UnusableInputError
+from eagle3_monitor.safe_read import read_small_text
 from eagle3_monitor.slack.transport import (
+    SECRET_FILE_BYTES,
     BotTransport,
     ConsoleTransport,
     Transport,
     WebhookTransport,
+    checked_secret,
     load_token,
 )
 
@@ -22,11 +25,10 @@ def make_transport(slack: SlackSection) -> Transport:
     if slack.mode == "webhook":
         if not slack.webhook_url_file:
             raise ConfigError("slack.mode is webhook but slack.webhook_url_file is not set")
+        source = f"slack.webhook_url_file {slack.webhook_url_file}"
         try:
-            url = Path(slack.webhook_url_file).expanduser().read_text("utf-8").strip()
-        except OSError as error:
-            raise ConfigError(
-                f"slack.webhook_url_file {slack.webhook_url_file}: {error.strerror}"
-            ) from None
-        return WebhookTransport(url)
+            text = read_small_text(Path(slack.webhook_url_file).expanduser(), SECRET_FILE_BYTES)
+        except UnusableInputError as error:
+            raise ConfigError(f"{source}: {error}") from None
+        return WebhookTransport(checked_secret(text.strip(), source))
     return ConsoleTransport()

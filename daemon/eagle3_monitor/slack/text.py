@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from eagle3_monitor.printable import visible
+
 ELLIPSIS = "…"
 
 
 def escape(text: str) -> str:
     """Slack's three control characters, `&` first: a log line holding `<!channel>` must not
-    ping a channel, nor `<https://x|y>` become a disguised link. Code blocks need this too."""
+    ping a channel, nor `<https://x|y>` become a disguised link. Code blocks need this too.
+    Terminal escape sequences and other control characters are shown, not passed on."""
+    text = visible(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -40,5 +44,5 @@ def code_block(lines: list[str], limit: int) -> str:
             break
         kept.append(piece)
         used += len(piece) + 1
-    body = "\n".join(kept).replace("```", "`\u200b``")
+    body = "\n".join(kept).replace("`", "`\u200b")  # no two backticks touch: no fence inside
     return f"```\n{body}\n```"

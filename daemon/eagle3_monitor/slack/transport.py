@@ -19,8 +19,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.errors import ConfigError, UnusableInputError
+from eagle3_monitor.safe_read import read_small_text
 from eagle3_monitor.slack.messages import Message, readable
+
+SECRET_FILE_BYTES = 16 << 10
 
 METADATA_EVENT = "eagle3_monitor_notification"
 # Errors that will not go away by retrying: the token or the channel is wrong.
@@ -32,12 +35,22 @@ BLOCKING_ERRORS = {
     "token_expired",
 }
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
-_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
+_SECRETS = re.compile(
+    r"(?P<token>xox[a-z]-|xapp-)[^\s'\"]+|(?P<hook>hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"]+"
+    r"|(?P<bearer>Bearer\s+)[^\s'\"]+"
+)
 
 
 def redact(text: str) -> str:
-    """Remove anything shaped like a Slack token from text bound for logs or status."""
-    return _TOKEN.sub("xox?-…redacted…", text)
+    """Remove anything shaped like a Slack token, webhook URL or bearer credential from text
+    bound for logs, status or the terminal (exception messages from HTTP libraries included)."""
+    return _SECRETS.sub(_redacted, text)
+
+
+def _redacted(match: re.Match[str]) -> str:
+    if match.group("token"):
+        return "xox?-…redacted…" if match.group("token").startswith("xox") else "xapp-…redacted…"
+    return f"{match.group('hook') or match.group('bearer')}…redacted…"
 
 
 class DeliveryError(Exception):
@@ -81,19 +94,31 @@ def load_token(token_file: str | None, token_env: str | None) -> str:
         candidates.append(
             ("$CREDENTIALS_DIRECTORY/slack-token", _read(Path(credentials) / "slack-token"))
         )
-    for _source, value in candidates:
+    for source, value in candidates:
         if value and value.strip():
-            return value.strip()
+            return checked_secret(value.strip(), source)
     tried = ", ".join(source for source, _ in candidates) or "no source configured"
     raise ConfigError(
         f"no Slack bot token found (tried {tried}); set slack.token_file or slack.token_env"
     )
 
 
+def checked_secret(value: str, source: str) -> str:
+    """A token or URL as read, refused (naming where it came from, never the value) when it
+    holds whitespace or control characters: a pasted newline would otherwise end up in HTTP
+    headers and in log lines that redaction cannot see whole."""
+    if any(character.isspace() or not character.isprintable() for character in value):
+        raise ConfigError(
+            f"{source}: the secret holds whitespace or control characters (a stray newline or "
+            "paste?); write it on one line, nothing else in the file"
+        )
+    return value
+
+
 def _read(path: Path) -> str | None:
     try:
-        return path.read_text("utf-8")
-    except OSError:
+        return read_small_text(path, SECRET_FILE_BYTES)
+    except UnusableInputError:
         return None
 
 
