@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from eagle3_monitor import safe_read
 from eagle3_monitor.errors import ConfigError, UnusableInputError
 from eagle3_monitor.review.layout import discover, read_metadata
 from eagle3_monitor.review.run import review_path
@@ -72,9 +71,8 @@ def test_a_fifo_given_as_a_yaml_file_is_a_one_line_error(
     tmp_path: Path, command: list[str]
 ) -> None:
     path = fifo(tmp_path / "pipeline.yaml")
-    arguments = [*command, path]
 
-    done = run_cli(*arguments)
+    done = run_cli(*command, path)
 
     assert done.status == 2, done
     assert "not a regular file (a FIFO)" in done.stderr
@@ -98,7 +96,7 @@ def test_a_symlink_swapped_in_after_the_path_was_resolved_is_not_followed(
         public.symlink_to(secret)
         return real
 
-    monkeypatch.setattr(safe_read.os.path, "realpath", resolve_then_swap)
+    monkeypatch.setattr(os.path, "realpath", resolve_then_swap)
 
     with pytest.raises(UnusableInputError, match="a symbolic link was swapped in|not a directory"):
         read_small(public / "log.out")

@@ -122,6 +122,9 @@ def _benchmark_gate(
     """The quality gate: a benchmark that ended cleanly passes only with an acceptance length at
     or above the threshold; one that failed with no clearer cause than its own gate (it exits 1
     after `REGRESSION: 1.93 < 2.1`) failed of low acceptance."""
+    impossible = acceptance.impossible(judgement.draft_length) if acceptance else None
+    if impossible and acceptance is not None:
+        return TaskVerdict.FAIL, _impossible_acceptance(acceptance, impossible)
     if verdict is TaskVerdict.PASS:
         if acceptance is None:
             return TaskVerdict.FAIL, _no_acceptance(judgement)
@@ -144,6 +147,17 @@ def _no_acceptance(judgement: Judgement) -> RootCause:
         "Check that the benchmark loaded the draft (export/) and wrote its results; "
         "look for errors in its log.",
         judgement.tail[-3:],
+    )
+
+
+def _impossible_acceptance(acceptance: AcceptanceLength, why: str) -> RootCause:
+    return RootCause(
+        Category.EMPTY_OUTPUT,
+        "impossible-acceptance-length",
+        f"the benchmark reported an impossible value: {why}",
+        "The benchmark's numbers cannot be trusted: check which draft it loaded and its "
+        "result files, then re-run task_3.",
+        (acceptance.evidence,),
     )
 
 
@@ -182,7 +196,8 @@ def _task_checks(
         return None
     found = facts.checks or ()
     if role is Role.BENCHMARK and verdict.is_final:
-        found = (*found, _acceptance_check(acceptance, threshold, facts.benchmark))
+        checked = _acceptance_check(acceptance, threshold, facts.benchmark, judgement.draft_length)
+        found = (*found, checked)
     if verdict is TaskVerdict.RUNNING:
         found = (Check("task", CheckStatus.SKIP, f"{facts.task} is still running"),)
     elif verdict is TaskVerdict.SKIPPED:
@@ -193,12 +208,20 @@ def _task_checks(
 
 
 def _acceptance_check(
-    acceptance: AcceptanceLength | None, threshold: float, results: BenchmarkResults | None
+    acceptance: AcceptanceLength | None,
+    threshold: float,
+    results: BenchmarkResults | None,
+    draft_length: int | None,
 ) -> Check:
     if acceptance is None:
         files = sorted({path.name for path in results.files}) if results else []
         detail = "no acceptance length in the log or in " + (", ".join(files) or "result files")
         return Check("acceptance_length", CheckStatus.FAIL, detail)
+    impossible = acceptance.impossible(draft_length)
+    if impossible:
+        return Check(
+            "acceptance_length", CheckStatus.FAIL, impossible, None, acceptance.evidence.file
+        )
     per_topic = {**(results.per_topic if results else {}), **acceptance.per_topic}
     topics = ", ".join(f"{topic} {value:.2f}" for topic, value in sorted(per_topic.items()))
     where = f" (per topic: {topics})" if topics else ""

@@ -123,6 +123,7 @@ class Judgement:
     acceptance: AcceptanceLength | None = None
     metrics: dict[str, tuple[float, ...]] = field(default_factory=dict)
     tail: tuple[Evidence, ...] = ()
+    draft_length: int | None = None  # the benchmark's --draft_length, when its args show it
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ def judge_task(
         acceptance=acceptance,
         metrics=_metric_series(evidence.of(RuleKind.METRIC)),
         tail=tuple(_tail_evidence(evidence, 5)),
+        draft_length=launch.draft_length,
     )
 
 

@@ -18,6 +18,9 @@ _OPTION = r"(?:^|\s){names}(?:\s+|=)(?P<value>[0-9]+)"
 _TENSOR_PARALLEL = re.compile(
     _OPTION.format(names=r"(?:--tensor[-_]parallel[-_]size|--tp[-_]size|--tp|-tp)")
 )
+_DRAFT_LENGTH = re.compile(
+    _OPTION.format(names=r"(?:--draft[-_]length|--num[-_]speculative[-_]tokens|--draft[-_]tokens)")
+)
 _MAX_MODEL_LEN = re.compile(_OPTION.format(names=r"(?:--max[-_]model[-_]len|--max[-_]seq[-_]len)"))
 _INPUT_PATH = re.compile(
     r"(?:^|\s)(?:--(?:input[-_]data|data|data[-_]path|offline[-_]data(?:[-_]path)?|draft"
@@ -42,6 +45,11 @@ class Launch:
     @property
     def tensor_parallel(self) -> int | None:
         return _int(_TENSOR_PARALLEL, self.args)
+
+    @property
+    def draft_length(self) -> int | None:
+        """Tokens the draft proposes per step (the benchmark's --draft_length)."""
+        return _int(_DRAFT_LENGTH, self.args)
 
     @property
     def max_model_len(self) -> int | None:

@@ -22,7 +22,7 @@ from eagle3_monitor.safe_read import read_small_text
 
 LOG_SUFFIXES = (".out", ".log", ".err")
 METADATA_BYTES = 64 << 10
-_TASK_DIR = re.compile(r"^(?P<base>.+)_(?P<index>[0-9]+)$")
+_TASK_DIR = re.compile(r"^(?P<base>.+)_(?P<index>[0-9]{1,2})$")  # the launcher has 5 slots
 # NeMo-Run names an experiment `<title>_<unix time>`; the launcher's title is `cicd`.
 _EXPERIMENT_DIR = re.compile(r"^(?:cicd_[0-9]+|[A-Za-z][A-Za-z0-9-]*_[0-9]{9,})$")
 _JOB_ID = r"(?P<job_id>[0-9]+(?:_[0-9]+)?)"

@@ -3,6 +3,7 @@ the reports, the Slack messages, the stored review and `status` alike."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,9 @@ class RootCause:
     evidence: tuple[Evidence, ...] = ()
 
 
+MAX_DRAFT_LENGTH = 16  # when the benchmark's --draft_length is not known
+
+
 @dataclass(frozen=True)
 class AcceptanceLength:
     """The benchmark's acceptance length (AR), where it was read, and the benchmark's own bound
@@ -47,6 +51,16 @@ class AcceptanceLength:
     evidence: Evidence
     per_topic: dict[str, float] = field(default_factory=dict)
     bound: float | None = None
+
+    def impossible(self, draft_length: int | None) -> str | None:
+        """Why the value cannot be an acceptance length (it lies in (0, draft length + 1]:
+        each step accepts at most every drafted token plus one), or None when it can."""
+        ceiling = (draft_length or MAX_DRAFT_LENGTH) + 1
+        if not math.isfinite(self.value) or not 0 < self.value <= ceiling:
+            shown = f"{self.value:.4g}" if math.isfinite(self.value) else str(self.value)
+            known = f"a draft length of {draft_length}" if draft_length else "any draft length"
+            return f"{shown} is not a possible acceptance length ({known} allows at most {ceiling})"
+        return None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ FIRST_HITS_KEPT = 20
 LAST_HITS_KEPT = 20
 TAIL_LINES = 25
 TAIL_BYTES = 64 << 10
+KEPT_LINE_BYTES = 16 << 10
 
 _HIDDEN_BY_BENIGN = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.EXCEPTION, RuleKind.TERMINATION}
 
@@ -134,20 +135,21 @@ class _Scanner:
             line_end = next_newline if carriage < 0 else carriage
             line_number += buffer.count(b"\n", counted, start)
             counted = start
-            self._classify(bytes(buffer[line_start:line_end]), line_number + 1)
+            self._classify(bytes(buffer[line_start:line_end]), line_number + 1, start - line_start)
             position = line_end + 1
         self.lines_before = line_number + buffer.count(b"\n", counted, end)
         self.tail = (self.tail + bytes(buffer[max(0, end - TAIL_BYTES) : end]))[-TAIL_BYTES:]
 
-    def _classify(self, line: bytes, line_number: int) -> None:
+    def _classify(self, line: bytes, line_number: int, match_at: int = 0) -> None:
         rules = self.catalog.matching_rules(line)
         if not rules:
             return
         benign = self.catalog.is_benign(line)
+        kept = _excerpt(line, match_at)
         for compiled in rules:
             if benign and compiled.rule.kind in _HIDDEN_BY_BENIGN:
                 continue
-            self.by_rule.setdefault(compiled.id, _RuleHits()).add(line_number, line)
+            self.by_rule.setdefault(compiled.id, _RuleHits()).add(line_number, kept)
 
     def result(self, path: Path) -> FileScan:
         scan = FileScan(path=path, size=self.size, lines=self.lines_before)
@@ -160,6 +162,15 @@ class _Scanner:
         scan.hits.sort(key=lambda hit: hit.line)
         scan.tail = _tail_lines(self.tail, self.lines_before)
         return scan
+
+
+def _excerpt(line: bytes, match_at: int) -> bytes:
+    """What is kept of a hit line: all of it when short, else KEPT_LINE_BYTES from just before
+    where the match starts (a 16 MB line costs 16 KB per kept hit, not 16 MB)."""
+    if len(line) <= KEPT_LINE_BYTES:
+        return line
+    start = max(0, min(match_at - 1024, len(line) - KEPT_LINE_BYTES))
+    return line[start : start + KEPT_LINE_BYTES]
 
 
 def _tail_lines(tail: bytes, total_lines: int) -> list[tuple[int, str]]:

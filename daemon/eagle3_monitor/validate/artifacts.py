@@ -3,13 +3,16 @@ files: a missing directory, truncated JSON or a zero-byte file is a failed check
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.safe_read import open_checked
+from eagle3_monitor.validate.jsonfile import read_json
 from eagle3_monitor.validate.model import Check, CheckStatus
 from eagle3_monitor.validate.safetensors_header import SafetensorsError, read_safetensors_summary
 from eagle3_monitor.validate.training import (
@@ -20,6 +23,10 @@ from eagle3_monitor.validate.training import (
 )
 
 MAX_LISTED = 10
+MAX_ENTRIES = 1_000_000  # files listed per artifact directory
+MAX_CONFIG_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20
+LAST_LINE_BYTES = 64 << 10
 # config.json fields the benchmark engine reads with strict types (huggingface_hub dataclasses).
 TYPED_CONFIG_FIELDS: dict[str, tuple[type, ...]] = {
     "use_cache": (bool,),
@@ -39,9 +46,15 @@ class DataSummary:
     samples: int
 
 
-def _entries(directory: Path) -> Iterator[os.DirEntry[str]]:
+def _entries(directory: Path) -> list[os.DirEntry[str]]:
+    """The directory's entries, at most MAX_ENTRIES; OSError when it cannot be listed."""
     with os.scandir(directory) as listing:
-        yield from listing
+        return list(itertools.islice(listing, MAX_ENTRIES))
+
+
+def _unlistable(name: str, directory: Path, error: OSError) -> Check:
+    reason = error.strerror or str(error)
+    return Check(name, CheckStatus.FAIL, f"{directory} cannot be listed: {reason}", path=directory)
 
 
 def check_synthesized_data(data_dir: Path) -> tuple[list[Check], DataSummary | None]:
@@ -50,7 +63,10 @@ def check_synthesized_data(data_dir: Path) -> tuple[list[Check], DataSummary | N
         return [
             Check("data_dir", CheckStatus.FAIL, f"{data_dir} does not exist", path=data_dir)
         ], None
-    names = {entry.name for entry in _entries(data_dir)}
+    try:
+        names = {entry.name for entry in _entries(data_dir)}
+    except OSError as error:
+        return [_unlistable("data_dir", data_dir, error)], None
     shards = sorted(name for name in names if name.endswith(".jsonl"))
     if not shards:
         detail = f"no .jsonl shards in {data_dir}"
@@ -95,13 +111,10 @@ def check_synthesized_data(data_dir: Path) -> tuple[list[Check], DataSummary | N
 def _count_samples(data_dir: Path, shards: list[str]) -> tuple[int, list[str]]:
     samples, problems = 0, []
     for name in shards:
-        if not (data_dir / name).is_file():
-            problems.append(f"{name}: not a regular file")
-            continue
         try:
             count, last = _count_lines(data_dir / name)
-        except OSError as error:
-            problems.append(f"{name}: {error.strerror or error}")
+        except UnusableInputError as error:
+            problems.append(str(error).replace(f"{data_dir}/", ""))
             continue
         samples += count
         if last and not _is_json(last):
@@ -110,12 +123,19 @@ def _count_samples(data_dir: Path, shards: list[str]) -> tuple[int, list[str]]:
 
 
 def _count_lines(path: Path) -> tuple[int, bytes]:
-    count, last = 0, b""
-    with path.open("rb") as stream:
-        for line in stream:
-            if line.strip():
-                count += 1
-                last = line
+    """Non-blank lines, and the last one (at most LAST_LINE_BYTES of it), read in chunks: a
+    shard of one endless line costs a chunk of memory, not the file."""
+    count, last, line = 0, b"", b""
+    with open_checked(path) as opened:
+        while chunk := opened.stream.read(CHUNK_BYTES):
+            pieces = chunk.split(b"\n")
+            pieces[0] = line + pieces[0]
+            for complete in pieces[:-1]:
+                if complete.strip():
+                    count, last = count + 1, complete[:LAST_LINE_BYTES]
+            line = pieces[-1][-LAST_LINE_BYTES:]
+    if line.strip():
+        count, last = count + 1, line
     return count, last
 
 
@@ -140,7 +160,10 @@ def check_hidden_states(
                 path=states_dir,
             )
         ]
-    files = [entry for entry in _entries(states_dir) if entry.name.endswith(".pt")]
+    try:
+        files = [entry for entry in _entries(states_dir) if entry.name.endswith(".pt")]
+    except OSError as error:
+        return [_unlistable("hidden_states_dir", states_dir, error)]
     if not files:
         return [
             Check(
@@ -160,7 +183,7 @@ def check_hidden_states(
             states_dir,
         )
     ]
-    empty = [entry.name for entry in files if entry.stat().st_size == 0]
+    empty = [entry.name for entry in files if _size(entry) == 0]
     if empty:
         detail = f"{len(empty)} zero-byte .pt files, e.g. {', '.join(empty[:3])}"
         checks.append(
@@ -187,6 +210,14 @@ def check_hidden_states(
     return checks
 
 
+def _size(entry: os.DirEntry[str]) -> int:
+    """The entry's size; 0 for a broken symlink or anything that cannot be looked at."""
+    try:
+        return entry.stat().st_size
+    except OSError:
+        return 0
+
+
 def check_export(export_dir: Path) -> list[Check]:
     """task_2: export/config.json parses with the field types the engine needs, and
     export/model.safetensors holds tensors."""
@@ -200,16 +231,9 @@ def _check_export_config(path: Path) -> list[Check]:
     if not path.is_file():
         return [Check("export_config", CheckStatus.FAIL, f"{path} does not exist", path=path)]
     try:
-        config = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        return [
-            Check(
-                "export_config",
-                CheckStatus.FAIL,
-                f"{path.name} is not valid JSON: {error}",
-                path=path,
-            )
-        ]
+        config = read_json(path, MAX_CONFIG_BYTES)
+    except ValueError as error:
+        return [Check("export_config", CheckStatus.FAIL, f"{path.name}: {error}", path=path)]
     if not isinstance(config, dict):
         return [
             Check("export_config", CheckStatus.FAIL, f"{path.name} is not a JSON object", path=path)
@@ -246,7 +270,7 @@ def _check_weights(path: Path) -> Check:
         return Check("export_weights", CheckStatus.FAIL, f"{path} does not exist", path=path)
     try:
         summary = read_safetensors_summary(path)
-    except (OSError, SafetensorsError) as error:
+    except (OSError, SafetensorsError, OverflowError) as error:
         return Check("export_weights", CheckStatus.FAIL, f"{path.name}: {error}", path=path)
     detail = f"{summary.tensors} tensors, {summary.parameters:,} parameters"
     return Check("export_weights", CheckStatus.PASS, detail, summary.parameters, path)
@@ -278,6 +302,8 @@ def check_training_loss(training_output: Path, logged_losses: list[float]) -> li
                 "training_loss", CheckStatus.FAIL, f"loss is not finite (NaN/inf); {shape}", value
             )
         ]
+    if problem:
+        checks.append(Check("training_state", CheckStatus.WARN, problem))
     if history.training_acceptance is not None:
         detail = f"estimated training acceptance length {history.training_acceptance:.3g}"
         checks.append(

@@ -4,10 +4,11 @@ ones under a topic name are per-topic values)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from eagle3_monitor.validate.jsonfile import as_float, read_json
 
 RESULT_FILES = ("mtbench.json", "acceptance_rate.json", "acceptance_length.json", "results.json")
 AR_KEYS = {
@@ -21,6 +22,7 @@ AR_KEYS = {
     "ar",
 }
 MAX_RESULT_BYTES = 32 << 20
+MAX_DEPTH = 16
 
 
 @dataclass
@@ -45,10 +47,8 @@ def read_benchmark_results(directories: list[Path]) -> BenchmarkResults:
 
 def _read_one(path: Path, results: BenchmarkResults) -> None:
     try:
-        if path.stat().st_size > MAX_RESULT_BYTES:
-            raise ValueError("larger than 32 MiB")
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as error:
+        document = read_json(path, MAX_RESULT_BYTES)
+    except ValueError as error:
         results.unreadable.append(f"{path.name}: {error}")
         return
     found = sorted(_acceptance_values(document, ()), key=lambda item: len(item[0]))
@@ -67,19 +67,19 @@ def _read_one(path: Path, results: BenchmarkResults) -> None:
 
 def _acceptance_values(node: Any, trail: tuple[str, ...]) -> list[tuple[tuple[str, ...], float]]:
     found: list[tuple[tuple[str, ...], float]] = []
+    if len(trail) > MAX_DEPTH:
+        return found
     if isinstance(node, dict):
-        if {"accept", "count", "ratio"} <= set(node) and _is_number(node["ratio"]):
-            found.append(((*trail, "ratio"), float(node["ratio"])))
+        ratio = as_float(node.get("ratio"))
+        if {"accept", "count", "ratio"} <= set(node) and ratio is not None:
+            found.append(((*trail, "ratio"), ratio))
         for key, value in node.items():
-            if str(key).lower() in AR_KEYS and _is_number(value):
-                found.append(((*trail, str(key)), float(value)))
+            number = as_float(value)
+            if str(key).lower() in AR_KEYS and number is not None:
+                found.append(((*trail, str(key)), number))
             elif isinstance(value, dict | list):
                 found.extend(_acceptance_values(value, (*trail, str(key))))
     elif isinstance(node, list):
         for index, item in enumerate(node):
             found.extend(_acceptance_values(item, (*trail, str(index))))
     return found
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -15,7 +15,7 @@ from eagle3_monitor.validate.artifacts import (
     check_training_loss,
 )
 from eagle3_monitor.validate.benchmark import BenchmarkResults, read_benchmark_results
-from eagle3_monitor.validate.model import Check
+from eagle3_monitor.validate.model import Check, CheckStatus
 from eagle3_monitor.vocabulary import Category, Role
 
 DEFAULT_HIDDEN_STATES_MIN_SHARE = 0.9
@@ -85,36 +85,64 @@ CATEGORY_BY_CHECK = {"training_loss": Category.TRAINING_DIVERGENCE}
 def check_artifacts(
     root: Path, tasks: Sequence[ArtifactTask], settings: ValidationSettings
 ) -> ArtifactReport:
-    """Every task's artifact checks by task index (the benchmark's: its result files)."""
-    templates = settings.artifacts
+    """Every task's artifact checks by task index (the benchmark's: its result files). A check
+    that breaks on a hostile file is a failed check naming the error, never an exception."""
+    checker = _Checker(root, settings)
     checks: dict[int, tuple[Check, ...]] = {}
-    data_summary: DataSummary | None = None
-    benchmark: BenchmarkResults | None = None
     for task in tasks:
+        try:
+            found = checker.check(task)
+        except Exception as error:
+            found = (_broken_check(task, error),)
+        if found is not None:
+            checks[task.index] = found
+    return ArtifactReport(checks, checker.benchmark)
+
+
+class _Checker:
+    """The checks per role, carrying what one role's checks tell the next (task_0's sample
+    count for task_1's coverage)."""
+
+    def __init__(self, root: Path, settings: ValidationSettings) -> None:
+        self.root, self.settings = root, settings
+        self.data_summary: DataSummary | None = None
+        self.benchmark: BenchmarkResults | None = None
+
+    def path(self, template: str, task_dir: Path | None = None) -> Path:
+        return resolve(template, self.root, task_dir)
+
+    def check(self, task: ArtifactTask) -> tuple[Check, ...] | None:
+        templates = self.settings.artifacts
         if task.role is Role.SYNTHESIS:
-            data = resolve(templates.data, root, None)
+            data = self.path(templates.data)
             if task.ran or data.exists():
-                found, data_summary = check_synthesized_data(data)
-                checks[task.index] = tuple(found)
+                found, self.data_summary = check_synthesized_data(data)
+                return tuple(found)
         elif task.role is Role.DUMP:
-            states = resolve(templates.hidden_states, root, None)
+            states = self.path(templates.hidden_states)
             if task.ran or states.exists():
+                summary = self.data_summary
                 conversations = (
-                    data_summary.samples if data_summary else _count_data(root, settings)
+                    summary.samples if summary else _count_data(self.root, self.settings)
                 )
-                found = check_hidden_states(states, conversations, settings.hidden_states_min_share)
-                checks[task.index] = tuple(found)
+                share = self.settings.hidden_states_min_share
+                return tuple(check_hidden_states(states, conversations, share))
         elif task.role is Role.TRAINING:
-            export = resolve(templates.export, root, None)
+            export = self.path(templates.export)
             if task.ran or export.exists():
-                output = resolve(templates.training_output, root, None)
+                output = self.path(templates.training_output)
                 losses = list(task.train_losses)
-                checks[task.index] = (*check_export(export), *check_training_loss(output, losses))
+                return (*check_export(export), *check_training_loss(output, losses))
         elif task.role is Role.BENCHMARK:
-            directories = [resolve(t, root, task.directory) for t in templates.benchmark_results]
+            directories = [self.path(t, task.directory) for t in templates.benchmark_results]
             results = read_benchmark_results(directories)
-            benchmark = results if task.ran or results.files else None
-    return ArtifactReport(checks, benchmark)
+            self.benchmark = results if task.ran or results.files else None
+        return None
+
+
+def _broken_check(task: ArtifactTask, error: Exception) -> Check:
+    reason = f"{type(error).__name__}: {error!s:.300}"
+    return Check(f"{task.role}_artifacts", CheckStatus.FAIL, f"could not be checked: {reason}")
 
 
 def _count_data(root: Path, settings: ValidationSettings) -> int | None:

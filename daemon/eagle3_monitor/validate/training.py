@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from eagle3_monitor.validate.jsonfile import as_float, read_json
+
 SPARK = "▁▂▃▄▅▆▇█"
+MAX_STATE_BYTES = 64 << 20
 SPARKLINE_WIDTH = 24
 _AR_KEY = re.compile(r"(?i)(?:^|_)(?:ar|acceptance(?:_length|_rate)?)$")
 
@@ -41,7 +43,8 @@ class LossHistory:
 
 
 def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
+    """The mean, computed without overflowing for values near ±1e308."""
+    return math.fsum(value / len(values) for value in values)
 
 
 def sparkline(values: list[float], width: int = SPARKLINE_WIDTH) -> str:
@@ -51,13 +54,15 @@ def sparkline(values: list[float], width: int = SPARKLINE_WIDTH) -> str:
     buckets = _downsample(values, width)
     finite = [value for value in buckets if math.isfinite(value)]
     low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
-    span = high - low or 1.0
+    span = high - low  # may overflow to inf for values near ±1e308: then scale each by half
     characters = []
     for value in buckets:
         if not math.isfinite(value):
             characters.append("!")
-        else:
-            characters.append(SPARK[min(len(SPARK) - 1, int((value - low) / span * len(SPARK)))])
+            continue
+        share = (value / 2 - low / 2) / (high / 2 - low / 2) if span else 0.0
+        level = int(share * len(SPARK)) if math.isfinite(share) else 0
+        characters.append(SPARK[max(0, min(len(SPARK) - 1, level))])
     return "".join(characters)
 
 
@@ -94,23 +99,18 @@ def _step_of(name: str) -> int:
 
 
 def loss_history_from_state(path: Path) -> LossHistory | None:
-    """The `loss` values of log_history; None when the file has none. ValueError when unreadable."""
-    state = json.loads(path.read_text("utf-8"))
+    """The `loss` values of log_history (at most MAX_STATE_BYTES read); None when the file has
+    none. ValueError when unreadable."""
+    state = read_json(path, MAX_STATE_BYTES)
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise ValueError("no log_history list")
-    losses = [float(entry["loss"]) for entry in history if _has_number(entry, "loss")]
+    entries = [entry for entry in history if isinstance(entry, dict)]
+    losses = [loss for entry in entries if (loss := as_float(entry.get("loss"))) is not None]
     acceptance = None
-    for entry in history:
-        if isinstance(entry, dict):
-            for key, value in entry.items():
-                if _AR_KEY.search(key) and isinstance(value, int | float):
-                    acceptance = float(value)
+    for entry in entries:
+        for key, value in entry.items():
+            number = as_float(value)
+            if _AR_KEY.search(str(key)) and number is not None and math.isfinite(number):
+                acceptance = number
     return LossHistory(losses, path, acceptance) if losses else None
-
-
-def _has_number(entry: object, key: str) -> bool:
-    if not isinstance(entry, dict):
-        return False
-    value = entry.get(key)
-    return isinstance(value, int | float) and not isinstance(value, bool)
