@@ -102,9 +102,7 @@ def test_nan_and_extreme_losses_make_a_sparkline_not_a_crash(tmp_path: Path) -> 
     ids=["string-shape", "string-offsets", "negative", "huge-dim", "offset-past-end"],
 )
 def test_corrupt_safetensors_headers_are_a_failed_check(
-    tmp_path: Path,
-    header: dict,
-    message: str,  # type: ignore[type-arg]
+    tmp_path: Path, header: dict[str, object], message: str
 ) -> None:
     path = tmp_path / "model.safetensors"
     try:

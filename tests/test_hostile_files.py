@@ -98,7 +98,7 @@ def test_a_symlink_swapped_in_after_the_path_was_resolved_is_not_followed(
 
     monkeypatch.setattr(os.path, "realpath", resolve_then_swap)
 
-    with pytest.raises(UnusableInputError, match="a symbolic link was swapped in|not a directory"):
+    with pytest.raises(UnusableInputError, match=r"a symbolic link was swapped in|not a directory"):
         read_small(public / "log.out")
 
 
@@ -127,11 +127,13 @@ def test_a_policy_refuses_paths_outside_its_roots_and_an_unknown_owner(tmp_path:
 
     with pytest.raises(UnusableInputError, match="outside the experiment roots"):
         read_small(inside / "link.out", policy=ReadPolicy(roots=(inside,)))
-    with pytest.raises(UnusableInputError, match="owner 'ghost' is unknown"):
-        with open_checked(
+    with (
+        pytest.raises(UnusableInputError, match="owner 'ghost' is unknown"),
+        open_checked(
             outside / "x.out", ReadPolicy(deny_all="the job's owner 'ghost' is unknown here")
-        ):
-            pass
+        ),
+    ):
+        pass
 
 
 def test_files_bigger_than_allowed_are_refused_before_reading(tmp_path: Path) -> None:
