@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import pwd
+import resource
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket, query
+from eagle3_monitor.service.status_socket import (
+    MAX_REQUEST_BYTES,
+    REQUEST_TIMEOUT,
+    AccessPolicy,
+    StatusSocket,
+    query,
+)
 
 ASK_AS_USER = """
 import json, sys
@@ -118,7 +127,7 @@ def test_a_user_named_in_the_config_is_allowed(
 
 def test_many_slow_clients_never_block_an_answer(served: StatusSocket) -> None:
     idle = []
-    for _ in range(20):  # connected, silent: each waits on its own thread until its timeout
+    for _ in range(20):  # connected, silent: each dropped at its deadline
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.connect(str(served.path))
         idle.append(client)
@@ -127,3 +136,72 @@ def test_many_slow_clients_never_block_an_answer(served: StatusSocket) -> None:
     finally:
         for client in idle:
             client.close()
+
+
+@pytest.fixture
+def many_descriptors() -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 16384), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_status_is_answered_through_a_burst_of_connections_and_slow_clients(
+    served: StatusSocket, many_descriptors: None
+) -> None:
+    """3,000 connections that say nothing and 300 that send a byte now and then, while
+    `status` is asked seven times: every call answered, none near the client's timeout."""
+    held: list[socket.socket] = []
+
+    def connect(count: int, payload: bytes) -> None:
+        for _ in range(count):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.connect(str(served.path))
+            if payload:
+                client.send(payload)
+            held.append(client)
+
+    crowd = [threading.Thread(target=connect, args=(1000, b"")) for _ in range(3)]
+    crowd.append(threading.Thread(target=connect, args=(300, b'{"comm')))
+    for thread in crowd:
+        thread.start()
+    latencies = []
+    try:
+        for _ in range(7):
+            started = time.monotonic()
+            assert query(served.path, {"command": "status"}, timeout=5)["ok"] is True
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.1)
+    finally:
+        for thread in crowd:
+            thread.join()
+        for client in held:
+            client.close()
+    assert len(held) == 3300  # every connect succeeded: no EAGAIN from a full backlog
+    assert max(latencies) < 1.0, latencies
+
+
+def test_a_slow_client_is_dropped_at_its_deadline(served: StatusSocket) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(REQUEST_TIMEOUT + 3)
+        client.connect(str(served.path))
+        client.send(b'{"command"')
+        started = time.monotonic()
+        assert client.recv(100) == b""  # closed without an answer
+        assert time.monotonic() - started < REQUEST_TIMEOUT + 2
+
+
+@pytest.mark.parametrize("depth", [9, 104, 2000])
+def test_deeply_nested_requests_get_an_error_answer(served: StatusSocket, depth: int) -> None:
+    request = b'{"a":' * depth + b"1" + b"}" * depth
+    if len(request) > MAX_REQUEST_BYTES:
+        request = b"[" * 4000
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(5)
+        client.connect(str(served.path))
+        client.sendall(request + b"\n")
+        reply = json.loads(client.makefile("rb").readline())
+
+    assert reply["ok"] is False
+    assert "nested deeper" in reply["error"] or "longer than" in reply["error"]
+    assert query(served.path, {"command": "status"})["ok"] is True

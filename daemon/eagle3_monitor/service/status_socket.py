@@ -1,8 +1,9 @@
 """The status socket: a Unix stream socket speaking JSON lines. One request per connection
-(`{"command": "status"}`, `runs`, `run <id>`, `job <id>`, `poll`), bounded in size and time,
-each connection on its own thread so many clients never block the daemon. The peer's uid/gid
-(SO_PEERCRED) must be root, the daemon's own user or a member of its group, or allowed by the
-config."""
+(`{"command": "status"}`, `runs`, `run <id>`, `job <id>`, `poll`), bounded in size (4 KiB),
+JSON depth, time (2 s to send it) and number (256 connections, 64 queued requests, 4 worker
+threads): a burst of thousands of connections or hundreds of slow clients never stops a
+`status` call from being answered. The peer's uid/gid (SO_PEERCRED) must be root, the daemon's
+own user or a member of its group, or allowed by the config."""
 
 from __future__ import annotations
 
@@ -10,16 +11,26 @@ import grp
 import json
 import os
 import pwd
+import selectors
 import socket
-import socketserver
 import struct
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 MAX_REQUEST_BYTES = 4096
-REQUEST_TIMEOUT = 5.0
+MAX_JSON_DEPTH = 8
+REQUEST_TIMEOUT = 2.0  # to send a whole request line after connecting
+SEND_TIMEOUT = 2.0
+MAX_CONNECTIONS = 256  # reading a request; beyond it the slowest is dropped
+MAX_PENDING = 64  # complete requests waiting for a worker; beyond it: "busy"
+WORKERS = 4
+LISTEN_BACKLOG = 4096
+ACCEPTS_PER_WAKE = 64
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -63,48 +74,169 @@ def _gid(name: str) -> int | None:
         return None
 
 
-class _Server(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-    request_queue_size = 128  # listen backlog: a burst of clients is queued, not refused
-    handle_request_fn: Handler
-    policy: AccessPolicy
+@dataclass
+class _Connection:
+    sock: socket.socket
+    deadline: float
+    buffer: bytearray = field(default_factory=bytearray)
 
 
-class _RequestHandler(socketserver.StreamRequestHandler):
-    server: _Server
+class _Loop:
+    """One thread multiplexes every connection with a selector: it accepts as fast as clients
+    come (a burst never fills the listen backlog), reads each request up to its size limit and
+    deadline, and hands complete requests to a fixed pool of workers. Over MAX_CONNECTIONS, the
+    connection closest to its deadline (the slowest) is dropped: slow clients cannot crowd out
+    a `status` call."""
 
-    def handle(self) -> None:
-        self.connection.settimeout(REQUEST_TIMEOUT)
-        _, uid, gid = peer_credentials(self.connection)
-        if not self.server.policy.allows(uid, gid):
-            self._answer(
-                {"ok": False, "error": f"uid {uid} is not allowed to query eagle3-monitor"}
+    def __init__(self, listener: socket.socket, handler: Handler, policy: AccessPolicy) -> None:
+        self.listener, self.handler, self.policy = listener, handler, policy
+        self.selector = selectors.DefaultSelector()
+        self.connections: dict[int, _Connection] = {}
+        self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="status-worker")
+        self.pending = threading.BoundedSemaphore(MAX_PENDING)
+        self.stop = threading.Event()
+        self.wakeup_reader, self.wakeup_writer = socket.socketpair()
+        listener.setblocking(False)
+        self.selector.register(listener, selectors.EVENT_READ)
+        self.selector.register(self.wakeup_reader, selectors.EVENT_READ)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for key, _ in self.selector.select(timeout=_next_deadline(self.connections)):
+                if key.fileobj is self.listener:
+                    self._accept_all()
+                elif key.fileobj is not self.wakeup_reader:
+                    self._read(key.fileobj)  # type: ignore[arg-type]
+            self._expire()
+        self._close_all()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.wakeup_writer.send(b"x")
+
+    def _accept_all(self) -> None:
+        for _ in range(ACCEPTS_PER_WAKE):
+            try:
+                client, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # EMFILE and the like: try again on the next wake
+                return
+            self._admit(client)
+
+    def _admit(self, client: socket.socket) -> None:
+        try:
+            _, uid, gid = peer_credentials(client)
+        except OSError:
+            client.close()
+            return
+        if not self.policy.allows(uid, gid):
+            _send_and_close(
+                client, {"ok": False, "error": f"uid {uid} is not allowed to query eagle3-monitor"}
             )
             return
-        try:
-            line = self.rfile.readline(MAX_REQUEST_BYTES + 1)
-        except TimeoutError:
-            return
-        if len(line) > MAX_REQUEST_BYTES:
-            self._answer({"ok": False, "error": f"request longer than {MAX_REQUEST_BYTES} bytes"})
-            return
-        try:
-            request = json.loads(line or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            self._answer({"ok": False, "error": "send one JSON object per line"})
-            return
-        try:
-            self._answer(self.server.handle_request_fn(request))
-        except Exception as error:
-            self._answer({"ok": False, "error": f"{type(error).__name__}: {error}"})
+        if len(self.connections) >= MAX_CONNECTIONS:
+            slowest = min(self.connections.values(), key=lambda c: c.deadline)
+            self._drop(slowest.sock)
+        client.setblocking(False)
+        self.connections[client.fileno()] = _Connection(client, time.monotonic() + REQUEST_TIMEOUT)
+        self.selector.register(client, selectors.EVENT_READ)
+        self._read(client)  # a real client has usually sent its request already
 
-    def _answer(self, document: dict[str, Any]) -> None:
-        try:
-            self.wfile.write(json.dumps(document, default=str).encode() + b"\n")
-        except OSError:
+    def _read(self, client: socket.socket) -> None:
+        connection = self.connections.get(client.fileno())
+        if connection is None:
             return
+        try:
+            chunk = client.recv(MAX_REQUEST_BYTES + 1 - len(connection.buffer))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        connection.buffer += chunk
+        if b"\n" in connection.buffer or not chunk or len(connection.buffer) > MAX_REQUEST_BYTES:
+            self._unregister(client)
+            self._dispatch(connection)
+
+    def _dispatch(self, connection: _Connection) -> None:
+        if not self.pending.acquire(blocking=False):
+            _send_and_close(connection.sock, {"ok": False, "error": "busy: try again"})
+            return
+        future = self.workers.submit(_serve, connection, self.handler)
+        future.add_done_callback(lambda _: self.pending.release())
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for connection in [c for c in self.connections.values() if c.deadline <= now]:
+            self._drop(connection.sock)
+
+    def _unregister(self, client: socket.socket) -> None:
+        self.connections.pop(client.fileno(), None)
+        self.selector.unregister(client)
+
+    def _drop(self, client: socket.socket) -> None:
+        self._unregister(client)
+        client.close()
+
+    def _close_all(self) -> None:
+        for connection in list(self.connections.values()):
+            self._drop(connection.sock)
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        self.selector.close()
+        self.wakeup_reader.close()
+        self.wakeup_writer.close()
+
+
+def _next_deadline(connections: dict[int, _Connection]) -> float:
+    if not connections:
+        return 1.0
+    return max(0.0, min(c.deadline for c in connections.values()) - time.monotonic())
+
+
+def _serve(connection: _Connection, handler: Handler) -> None:
+    """Parse one request and answer it (on a worker thread)."""
+    _send_and_close(connection.sock, _answer_for(bytes(connection.buffer), handler))
+
+
+def _answer_for(raw: bytes, handler: Handler) -> dict[str, Any]:
+    line = raw.split(b"\n", 1)[0]
+    if len(raw) > MAX_REQUEST_BYTES and b"\n" not in raw:
+        return {"ok": False, "error": f"request longer than {MAX_REQUEST_BYTES} bytes"}
+    if _depth(line) > MAX_JSON_DEPTH:
+        return {"ok": False, "error": f"request nested deeper than {MAX_JSON_DEPTH} levels"}
+    try:
+        request = json.loads(line or b"{}")
+        if not isinstance(request, dict):
+            raise ValueError("not an object")
+    except (ValueError, RecursionError):
+        return {"ok": False, "error": "send one JSON object per line"}
+    try:
+        return handler(request)
+    except Exception as error:
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+
+
+def _depth(line: bytes) -> int:
+    """The deepest nesting of brackets (strings ignored roughly: a bound, not a parser)."""
+    depth = deepest = 0
+    for byte in line:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+def _send_and_close(client: socket.socket, document: dict[str, Any]) -> None:
+    try:
+        client.setblocking(True)
+        client.settimeout(SEND_TIMEOUT)
+        client.sendall(json.dumps(document, default=str).encode() + b"\n")
+    except OSError:
+        pass
+    finally:
+        client.close()
 
 
 class StatusSocket:
@@ -116,20 +248,21 @@ class StatusSocket:
         os.chmod(path.parent, 0o750)  # noqa: PTH101, S103 - group-gated on purpose
         if path.is_socket():
             path.unlink()
-        self.server = _Server(str(path), _RequestHandler)
-        self.server.handle_request_fn = handler
-        self.server.policy = policy
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
         os.chmod(path, 0o660)  # noqa: PTH101
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, name="status-socket", daemon=True
-        )
+        listener.listen(LISTEN_BACKLOG)
+        self.listener = listener
+        self.loop = _Loop(listener, handler, policy)
+        self.thread = threading.Thread(target=self.loop.run, name="status-socket", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loop.close()
+        self.thread.join(timeout=5)
+        self.listener.close()
         self.path.unlink(missing_ok=True)
 
 
@@ -138,7 +271,10 @@ def query(path: Path, request: dict[str, Any], timeout: float = 10.0) -> dict[st
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.settimeout(timeout)
         client.connect(str(path))
-        client.sendall(json.dumps(request).encode() + b"\n")
+        try:
+            client.sendall(json.dumps(request).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before reading (a refusal): the answer is still there
         data = b""
         while not data.endswith(b"\n"):
             chunk = client.recv(65536)
