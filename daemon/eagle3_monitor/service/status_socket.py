@@ -7,6 +7,7 @@ own user or a member of its group, or allowed by the config."""
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import os
@@ -271,10 +272,9 @@ def query(path: Path, request: dict[str, Any], timeout: float = 10.0) -> dict[st
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.settimeout(timeout)
         client.connect(str(path))
-        try:
+        # A refusal is answered and closed before the request is read: its answer is still there.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             client.sendall(json.dumps(request).encode() + b"\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # answered and closed before reading (a refusal): the answer is still there
         data = b""
         while not data.endswith(b"\n"):
             chunk = client.recv(65536)
