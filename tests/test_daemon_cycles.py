@@ -17,9 +17,11 @@ from eagle3_monitor.service import daemon as daemon_module
 from eagle3_monitor.service.run_review import review_run
 from eagle3_monitor.simulate.experiment import TaskPlan, healthy_plan, write_experiment
 from eagle3_monitor.simulate.logtext import training_log
+from eagle3_monitor.slack.messages import Message
+from eagle3_monitor.slack.transport import DeliveryError, Posted
 from eagle3_monitor.slurm.model import JobState
 from eagle3_monitor.vocabulary import Role
-from tests.daemon_harness import InProcessDaemon, in_process_daemon, task_words
+from tests.daemon_harness import InProcessDaemon, RecordingConsole, in_process_daemon, task_words
 from tests.fakes.slurm import pending, pipeline_job, running
 
 NCCL_WATCHDOG = (
@@ -282,3 +284,77 @@ def test_blocked_tasks_whose_jobs_sacct_does_not_list_yet_are_said_before_the_su
         ":x: *Run failed* — task_1 (dump) gpu_oom: CUDA out of memory (tried to allocate 3.00 GiB)",
     ]
     assert monitor.status()["reviews_pending"] == 0
+
+
+class FlakySlack(RecordingConsole):
+    """The console notifier with an outage switch: while `down`, every call fails as Slack's
+    5xx would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def post(self, channel: str, message: Message, *, thread_ts: str | None, key: str) -> Posted:
+        if self.down:
+            raise DeliveryError("Slack answered HTTP 503", permanent=False)
+        return super().post(channel, message, thread_ts=thread_ts, key=key)
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        if self.down:
+            raise DeliveryError("Slack answered HTTP 503", permanent=False)
+        super().update(channel, ts, message)
+
+
+def test_a_slack_outage_is_one_warning_shown_in_status_and_cleared_when_it_ends(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    slack = FlakySlack()
+    monitor = in_process_daemon(tmp_path / "daemon", catalog, notifier=slack)
+    experiment = write_experiment(tmp_path, healthy_plan())
+    monitor.slurm.set(*(pipeline_job(experiment, i, JobState.COMPLETED) for i in range(4)))
+    slack.down = True
+
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(12):
+            monitor.settle(rounds=1)
+            monitor.clock.advance(20)
+        during = monitor.status()["slack"]
+        slack.down = False
+        for _ in range(3):
+            monitor.settle(rounds=1)
+            monitor.clock.advance(20)
+        after = monitor.status()["slack"]
+
+    assert during["state"] == "failing" and during["last_error"] == "Slack answered HTTP 503"
+    assert during["failing_since"] is not None and during["queued"] >= 6
+    warnings = [entry for entry in logs if entry["log_level"] in ("warning", "error")]
+    assert [entry["event"] for entry in warnings] == [
+        "slack is failing; messages wait in the outbox"
+    ]
+    assert [entry["event"] for entry in logs if entry["event"].startswith("slack answers")] == [
+        "slack answers again; sending the backlog"
+    ]
+    assert after == {**after, "state": "ok", "queued": 0, "recent_errors": [], "last_error": None}
+    assert [sent.text.split(")", 1)[0] for sent in slack.replies()][:4] == [
+        f":white_check_mark: *task_{i}* ({role}" for i, role in enumerate(Role)
+    ]
+
+
+def test_after_the_first_poll_only_touched_runs_are_checked_for_a_parent(
+    tmp_path: Path, monitor: InProcessDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment = write_experiment(tmp_path, healthy_plan())
+    monitor.slurm.set(*(pipeline_job(experiment, i, JobState.COMPLETED) for i in range(4)))
+    asked: list[set[int] | None] = []
+    looked_up = monitor.daemon.outbox.runs_without_parent
+
+    def spy(among: set[int] | None = None) -> list[int]:
+        asked.append(None if among is None else set(among))
+        return looked_up(among)
+
+    monkeypatch.setattr(monitor.daemon.outbox, "runs_without_parent", spy)
+
+    monitor.daemon.poll_cycle()
+    monitor.daemon.poll_cycle()  # nothing moved
+
+    assert asked == [None, set()]  # the whole history once after a start, then what changed

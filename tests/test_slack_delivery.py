@@ -19,7 +19,7 @@ from eagle3_monitor.slack.messages import (
     parent_message,
     passed_message,
 )
-from eagle3_monitor.slack.outbox import Event, Notification, Outbox, Sender
+from eagle3_monitor.slack.outbox import MAX_PROBE_SECONDS, Event, Notification, Outbox, Sender
 from eagle3_monitor.slack.transport import (
     BotTransport,
     ConsoleTransport,
@@ -45,6 +45,10 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        """A sleep that takes no time: the sender's pacing moves the clock instead."""
+        self.now += seconds
 
 
 @pytest.fixture
@@ -386,3 +390,83 @@ def test_the_test_server_enforces_slack_block_limits(slack: SlackTestServer, sto
     assert [row["last_error"] for row in outbox_rows(store)] == [
         "Slack refused: invalid_blocks"
     ] * 2
+
+
+@pytest.mark.parametrize("kind", ["parent", "reply"])
+def test_a_crash_then_a_failing_history_lookup_postpones_and_never_reposts(
+    kind: str, slack: SlackTestServer, store: Store
+) -> None:
+    """Killed after Slack accepted the post; on restart the lookup fails (HTTP 500) three
+    times: the row waits (unconfirmed), and once the lookup answers it is found, not re-sent."""
+    clock = Clock()
+    put(store, "r1:parent", "parent", Message("parent"))
+    if kind == "reply":
+        Sender(Outbox(store), transport(slack), pace=0, wall_clock=clock).drain()
+        put(store, "r1:reply", "reply", Message("reply"))
+    with pytest.raises(KeyboardInterrupt):
+        Sender(Outbox(store), DiesAfterPosting(TOKEN, slack.base_url, retries=0), pace=0).drain()
+    lookup = "conversations.replies" if kind == "reply" else "conversations.history"
+    slack.fail_next(lookup, times=3, status=500, error="internal_error")
+    restarted = Sender(Outbox(store), transport(slack), pace=0, wall_clock=clock)
+
+    for _ in range(3):
+        result = restarted.drain()
+        assert result.sent == 0
+        assert Outbox(store).counts().get("sending") == 1  # unconfirmed, counted, kept
+        clock.now += 60
+    final = restarted.drain()
+
+    assert final.sent == 1
+    assert [m.text for m in slack.messages(CHANNEL)].count(kind) == 1
+    assert all(row["status"] == "sent" for row in outbox_rows(store))
+
+
+def test_after_an_outage_threads_stay_in_order_and_the_backlog_drains_at_the_pace(
+    slack: SlackTestServer, store: Store
+) -> None:
+    """Two runs' threads, 20 replies queued during a 4-minute outage: when Slack answers, the
+    next probe finds it within MAX_PROBE_SECONDS, every row is due at once, each thread arrives
+    in order, and the 20 replies take the paced time (0.5 s apart), not a backoff each."""
+    clock = Clock()
+    for run in (1, 2):
+        put(store, f"r{run}:parent", "parent", Message(f"parent {run}"), run_id=run)
+    sender = Sender(Outbox(store), transport(slack), pace=0.5, wall_clock=clock,
+                    clock=clock, sleep=clock.advance)  # fmt: skip
+    sender.drain()
+    for number in range(10):
+        for run in (1, 2):
+            put(store, f"r{run}:{number}", "reply", Message(f"r{run} event {number}"), run_id=run)
+    slack.stop()
+    outage_start = clock.now
+    while clock.now < outage_start + 240:
+        sender.drain()
+        clock.advance(1)
+    assert sender.outage is not None and sender.outage.retry_at - clock.now <= MAX_PROBE_SECONDS
+    slack.start()
+
+    recovered_at = clock.now
+    while Outbox(store).depth() and clock.now < recovered_at + 60:
+        sender.drain()
+        clock.advance(0.1)
+
+    assert Outbox(store).depth() == 0
+    assert clock.now - recovered_at <= MAX_PROBE_SECONDS + 20 * 0.5 + 1
+    for run in (1, 2):
+        replies = [m.text for m in slack.messages(CHANNEL) if m.text.startswith(f"r{run} ")]
+        assert replies == [f"r{run} event {n}" for n in range(10)]
+    assert sender.outage is None
+
+
+def test_a_row_waiting_for_its_retry_holds_back_the_rest_of_its_thread(store: Store) -> None:
+    put(store, "r1:parent", "parent", Message("parent"))
+    put(store, "r1:a", "reply", Message("a"))
+    put(store, "r1:b", "reply", Message("b"))
+    put(store, "r2:parent", "parent", Message("other"), run_id=2)
+    outbox = Outbox(store)
+    [parent, first, *_] = outbox.owed_notifications(0)
+    outbox.defer(first, "HTTP 500", 1, retry_at=100)
+
+    due = [row.key for row in outbox.owed_notifications(50)]
+
+    assert due == ["r1:parent", "r2:parent"]  # r1:b waits behind r1:a
+    assert parent.key == "r1:parent"

@@ -26,7 +26,7 @@ from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.service.announce import Announcer
 from eagle3_monitor.service.run_review import review_run
 from eagle3_monitor.service.status import Health, StatusService
-from eagle3_monitor.slack.outbox import Outbox, Sender
+from eagle3_monitor.slack.outbox import DrainResult, Outbox, Sender
 from eagle3_monitor.slack.transport import Transport, redact
 from eagle3_monitor.slurm.backend import SlurmBackend
 from eagle3_monitor.slurm.model import JobState
@@ -109,6 +109,7 @@ class Daemon:
         self._claims = _Claims()
         self._review_failures: dict[int, _ReviewFailures] = {}
         self._ending: dict[int, float] = {}  # job row -> until when to poll early
+        self._parents_checked = False  # every run's parent, once after a start
 
     @property
     def config(self) -> MonitorConfig:
@@ -143,8 +144,14 @@ class Daemon:
         result = poll_once(self.backend, self.store, self.config.watch_settings())
         self._record_poll(result)
         announcer = self.announcer()
+        touched = {t.job.run_id for t in result.transitions if t.job.run_id is not None}
         with self.store.transaction():
-            for run_id in self.outbox.runs_without_parent():
+            # After a start every run is checked once (a crash may have come between a run's
+            # creation and its parent); then only the runs this poll touched: the cost of a
+            # poll does not grow with the history.
+            among = touched if self._parents_checked else None
+            self._parents_checked = True
+            for run_id in self.outbox.runs_without_parent(among):
                 run = self.store.run(run_id)
                 if run is not None:
                     announcer.parent(run, self.store.jobs_of_run(run_id))
@@ -277,11 +284,31 @@ class Daemon:
         """Deliver what the outbox owes (no lock held while Slack answers). True when rows
         are still due after this cycle's time budget."""
         result = self.sender.drain(deadline=self.clock.monotonic() + SEND_BUDGET_SECONDS)
-        self.health.slack_blocked = result.blocked
-        if result.errors:
-            self.health.slack_errors = (self.health.slack_errors + result.errors)[-20:]
-            log.warning("slack delivery problems", errors=result.errors[:5], blocked=result.blocked)
+        self._record_delivery(result)
         return result.more and not self.stopping.is_set()
+
+    def _record_delivery(self, result: DrainResult) -> None:
+        """One warning when Slack starts failing, one line when it answers again; permanent
+        refusals (a parked message, a bad token) each say what they were."""
+        health = self.health
+        health.slack_blocked = result.blocked
+        if result.outage_began is not None:
+            log.warning("slack is failing; messages wait in the outbox",
+                        error=result.outage_began.last_error)  # fmt: skip
+        if result.outage_ended is not None:
+            ended = result.outage_ended
+            log.info("slack answers again; sending the backlog",
+                     after_seconds=round(self.clock.time() - ended.since, 1),
+                     failed_tries=ended.failures, last_error=ended.last_error)  # fmt: skip
+            health.slack_errors = []
+        outage = self.sender.outage
+        health.slack_failing_since = outage.since if outage else None
+        health.slack_last_error = outage.last_error if outage else None
+        health.slack_failed_tries = outage.failures if outage else 0
+        refused = result.refused
+        if refused:
+            health.slack_errors = (health.slack_errors + refused)[-20:]
+            log.warning("slack refused messages", errors=refused[:5], blocked=result.blocked)
 
     # ------------------------------------------------------------------ housekeeping
     def housekeeping_cycle(self) -> bool:

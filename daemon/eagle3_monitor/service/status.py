@@ -32,7 +32,10 @@ class Health:
     sacct_errors: int = 0
     polls: int = 0
     slack_blocked: str | None = None
-    slack_errors: list[str] = field(default_factory=list)
+    slack_errors: list[str] = field(default_factory=list)  # permanent ones; cleared on recovery
+    slack_failing_since: float | None = None  # an outage under way (transient failures)
+    slack_last_error: str | None = None
+    slack_failed_tries: int = 0
     review_errors: int = 0
 
 
@@ -89,7 +92,7 @@ class StatusService:
             "outbox_depth": outbox.depth(),
             "reviews_pending": len(outbox.runs_owing_final_replies()),
             "review_errors": health.review_errors,
-            "slack": {"blocked": health.slack_blocked, "recent_errors": health.slack_errors[-5:]},
+            "slack": slack_document(health, outbox.counts()),
         }
 
     def summary(self) -> str:
@@ -103,10 +106,35 @@ class StatusService:
         with self.store.read() as snapshot:
             depth = Outbox(snapshot).depth()
             runs = len(snapshot.runs())
-        slack = (
-            f"slack blocked: {health.slack_blocked}" if health.slack_blocked else f"outbox {depth}"
-        )
+        if health.slack_blocked:
+            slack = f"slack blocked: {health.slack_blocked}"
+        elif health.slack_failing_since is not None:
+            slack = f"slack failing, outbox {depth}"
+        else:
+            slack = f"outbox {depth}"
         return f"{runs} runs; {poll}; {slack}"
+
+
+def slack_document(health: Health, counts: dict[str, int]) -> dict[str, Any]:
+    """Slack's state for status: ok, failing (since when, the last error) or blocked; what
+    waits (queued), what may have been posted but is not confirmed, what was given up on."""
+    if health.slack_blocked:
+        state = "blocked"
+    elif health.slack_failing_since is not None:
+        state = "failing"
+    else:
+        state = "ok"
+    return {
+        "state": state,
+        "blocked": health.slack_blocked,
+        "failing_since": health.slack_failing_since,
+        "last_error": health.slack_last_error if state == "failing" else None,
+        "failed_tries": health.slack_failed_tries if state == "failing" else 0,
+        "queued": counts.get("pending", 0) + counts.get("sending", 0),
+        "unconfirmed": counts.get("sending", 0),
+        "parked": counts.get("parked", 0),
+        "recent_errors": health.slack_errors[-5:],
+    }
 
 
 def run_document(snapshot: Snapshot, run: StoredRun) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from eagle3_monitor.slack.transport import DeliveryError, Transport
 from eagle3_monitor.state.store import Database, now_iso
 
 PACE_SECONDS = 1.0
-MAX_BACKOFF_SECONDS = 300.0
+MAX_PROBE_SECONDS = 15.0  # during an outage, how long at most between two tries
 
 
 class Event(StrEnum):
@@ -159,28 +159,63 @@ class Outbox:
             ).fetchall()
         return [int(row[0]) for row in rows]
 
-    def runs_without_parent(self) -> list[int]:
+    def runs_without_parent(self, among: set[int] | None = None) -> list[int]:
+        """Runs with no parent message yet: all of them (after a start), or `among` those."""
+        if among is not None and not among:
+            return []
+        where = "" if among is None else f" AND r.id IN ({','.join('?' * len(among))})"
+        # `where` holds only placeholders: the run ids are parameters.
+        query = (
+            "SELECT r.id FROM runs r WHERE NOT EXISTS"  # noqa: S608
+            " (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.event = ?)"
+            f"{where} ORDER BY r.id"
+        )
         with self.store.lock:
             rows = self.store.connection.execute(
-                "SELECT r.id FROM runs r WHERE NOT EXISTS"
-                " (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.event = ?) ORDER BY r.id",
-                (str(Event.PARENT),),
+                query, (str(Event.PARENT), *sorted(among or ()))
             ).fetchall()
         return [int(row[0]) for row in rows]
 
     def owed_notifications(self, now: float) -> list[Row]:
-        """What is still to be delivered and due by `now` (unix time), in row order."""
+        """What is still to be delivered and due by `now` (unix time), in row order. Each
+        run's thread is a strict queue: a row waiting for its retry holds back every later
+        row of its run, so a thread never reads out of order."""
         with self.store.lock:
             rows = self.store.connection.execute(
-                "SELECT * FROM outbox WHERE status IN ('pending', 'sending')"
-                " AND next_attempt_at <= ? ORDER BY id",
-                (now,),
+                "SELECT * FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
             ).fetchall()
-        return [
-            Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
-                Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"])
-            for r in rows
-        ]  # fmt: skip
+        held: set[int] = set()
+        due = []
+        for r in rows:
+            if r["run_id"] in held:
+                continue
+            if r["next_attempt_at"] > now:
+                held.add(r["run_id"])
+                continue
+            due.append(
+                Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
+                    Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"])
+            )  # fmt: skip
+        return due
+
+    def retry_now(self, now: float) -> int:
+        """Slack answers again: every row waiting out a backoff is due now (the backlog then
+        drains at the paced rate). The number of rows made due."""
+        with self.store.transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE status IN ('pending', 'sending')"
+                " AND next_attempt_at > ?",
+                (now, now),
+            )
+        return int(cursor.rowcount)
+
+    def counts(self) -> dict[str, int]:
+        """Rows by status, for status: queued, unconfirmed (sending), parked."""
+        with self.store.lock:
+            rows = self.store.connection.execute(
+                "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status"
+            ).fetchall()
+        return {row["status"]: int(row["n"]) for row in rows}
 
     def depth(self) -> int:
         with self.store.lock:
@@ -277,7 +312,27 @@ class DrainResult:
     deferred: int = 0
     blocked: str | None = None
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # permanent: parked, or a bad token
     more: bool = False  # stopped at the deadline with rows still due
+    outage_began: Outage | None = None  # this drain found Slack failing
+    outage_ended: Outage | None = None  # ... or answering again after an outage
+
+
+@dataclass
+class Outage:
+    """Slack failing transiently (5xx, 429, unreachable): one state for the whole sender, so
+    one warning per outage, a probe at growing intervals (at most MAX_PROBE_SECONDS apart)
+    instead of a backoff per row, and the whole backlog due the moment Slack answers."""
+
+    since: float  # wall clock
+    last_error: str
+    failures: int = 1
+    retry_at: float = 0.0
+
+    def failed_again(self, now: float, error: str) -> None:
+        self.failures += 1
+        self.last_error = error
+        self.retry_at = now + min(MAX_PROBE_SECONDS, 2.0 ** min(self.failures, 10))
 
 
 class Sender:
@@ -301,6 +356,7 @@ class Sender:
         self.sleep = sleep
         self.last_post: dict[str, float] = {}
         self.blocked: str | None = None  # set by a bad token: nothing is tried until reload
+        self.outage: Outage | None = None
         self._draining = threading.Lock()
 
     def drain(self, deadline: float | None = None) -> DrainResult:
@@ -315,11 +371,18 @@ class Sender:
         return result
 
     def _drain(self, deadline: float | None, result: DrainResult) -> None:
+        if self.outage is not None and self.wall_clock() < self.outage.retry_at:
+            return  # Slack is failing: wait for the next probe
+        again = True
+        while again:  # once more when Slack came back: the backlog is due now
+            again = self._drain_once(deadline, result)
+
+    def _drain_once(self, deadline: float | None, result: DrainResult) -> bool:
         stalled_runs: set[int] = set()
         for row in self.outbox.owed_notifications(self.wall_clock()):
             if deadline is not None and self.clock() >= deadline:
                 result.more = True
-                break
+                return False
             if row.run_id in stalled_runs:
                 result.deferred += 1
                 continue
@@ -328,14 +391,25 @@ class Sender:
             except DeliveryError as error:
                 self._failed(row, error, result)
                 stalled_runs.add(row.run_id)
-                if error.blocking:
-                    break
+                if error.blocking or not error.permanent:
+                    return False  # a bad token, or Slack failing: no point trying the rest
                 continue
+            if self.outage is not None:
+                return self._recovered(result)
             if delivered:
                 result.sent += 1
             else:
                 stalled_runs.add(row.run_id)  # a reply waiting for its parent
                 result.deferred += 1
+        return False
+
+    def _recovered(self, result: DrainResult) -> bool:
+        """The first success after an outage: it is over, and every waiting row is due."""
+        assert self.outage is not None
+        result.sent += 1
+        result.outage_ended, self.outage = self.outage, None
+        self.outbox.retry_now(self.wall_clock())
+        return True
 
     def _deliver(self, row: Row) -> bool:
         """True when the row is done; False when it must wait (a reply before its parent)."""
@@ -396,6 +470,8 @@ class Sender:
     def _failed(self, row: Row, error: DeliveryError, result: DrainResult) -> None:
         message = str(error)
         result.errors.append(f"{row.key}: {message}")
+        if error.blocking or error.permanent:
+            result.refused.append(f"{row.key}: {message}")
         if error.blocking:  # a bad token: keep the row for after the fix, stop trying
             self.outbox.refuse(row, message)
             self.blocked = result.blocked = message
@@ -404,7 +480,11 @@ class Sender:
             self.outbox.park(row, message)
             result.parked += 1
             return
-        attempts = row.attempts + 1
-        backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** min(attempts, 10))
-        self.outbox.defer(row, message, attempts, self.wall_clock() + backoff)
+        now = self.wall_clock()
+        if self.outage is None:
+            self.outage = result.outage_began = Outage(now, message)
+            self.outage.retry_at = now + 2.0
+        else:
+            self.outage.failed_again(now, message)
+        self.outbox.defer(row, message, row.attempts + 1, self.outage.retry_at)
         result.deferred += 1

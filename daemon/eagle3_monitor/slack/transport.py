@@ -166,7 +166,9 @@ class BotTransport:
 
     def find(self, channel: str, thread_ts: str | None, key: str) -> str | None:
         """The ts of a message already carrying `key` in its metadata (a post whose success was
-        never recorded), or None. Needs the history scopes; without them: None (at-least-once)."""
+        never recorded), or None when it is not there. A lookup that fails for a while (5xx,
+        unreachable) raises DeliveryError: the row waits, it is never posted on a guess.
+        Without the history scopes (a permanent refusal): None, i.e. at-least-once."""
         try:
             if thread_ts:
                 response = self._call(
@@ -184,7 +186,7 @@ class BotTransport:
                     limit=200,
                 )
         except DeliveryError as error:
-            if error.blocking:
+            if error.blocking or not error.permanent:
                 raise
             return None
         for found in response.get("messages") or []:
