@@ -358,3 +358,18 @@ def test_after_the_first_poll_only_touched_runs_are_checked_for_a_parent(
     monitor.daemon.poll_cycle()  # nothing moved
 
     assert asked == [None, set()]  # the whole history once after a start, then what changed
+
+
+def test_a_poll_that_raises_is_a_failed_poll_in_status(
+    monitor: InProcessDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(daemon_module, "poll_once", broken)
+
+    assert monitor.daemon.poll_cycle() is False
+
+    status = monitor.status()
+    assert status["last_poll_ok"] is False
+    assert status["last_poll_error"].startswith("UnicodeDecodeError")

@@ -17,6 +17,7 @@ from eagle3_monitor.slurm.sacct import (
     SlurmError,
     parse_sacct,
     parse_scontrol_jobs,
+    run_command,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slurm"
@@ -224,3 +225,13 @@ def test_sacct_missing_binary_and_timeout_are_slurm_errors(tmp_path: Path) -> No
     slow.chmod(0o755)
     with pytest.raises(SlurmError, match=r"timed out after 0\.5s"):
         SacctBackend(SacctSettings(sacct=str(slow), timeout=0.5)).version()
+
+
+def test_a_non_utf8_byte_in_slurm_output_is_replaced_not_fatal(tmp_path: Path) -> None:
+    script = tmp_path / "sacct"
+    script.write_bytes(b"#!/bin/sh\nprintf 'M_EAGLE3_offline_0\\377|COMPLETED\\n'\n")
+    script.chmod(0o755)
+
+    done = run_command([str(script)], timeout=10)
+
+    assert done.stdout == "M_EAGLE3_offline_0\ufffd|COMPLETED\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
@@ -141,7 +142,13 @@ class Daemon:
         """Ask Slurm (no lock held), record the changes, give new runs their parent message
         and edit the parents of runs whose jobs moved."""
         self.poll_soon.clear()
-        result = poll_once(self.backend, self.store, self.config.watch_settings())
+        try:
+            result = poll_once(self.backend, self.store, self.config.watch_settings())
+        except Exception as error:  # a bug or hostile input: status must say polls fail
+            log.exception("poll failed with an unexpected error")
+            failed = PollResult(datetime.now(UTC), error=f"{type(error).__name__}: {error!s:.300}")
+            self._record_poll(failed)
+            return False
         self._record_poll(result)
         announcer = self.announcer()
         touched = {t.job.run_id for t in result.transitions if t.job.run_id is not None}

@@ -79,7 +79,11 @@ class CommandRunner:
     def __call__(self, command: Sequence[str], timeout: float) -> Completed:
         try:
             process = subprocess.Popen(  # noqa: S603 - arguments are a list, never a shell string
-                list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                list(command),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                encoding="utf-8",
+                errors="replace",  # a job name with byte 0xff must not stop every poll
             )
         except OSError as error:
             raise SlurmError(f"{command[0]}: {error.strerror or error}") from None
