@@ -99,3 +99,23 @@ def test_system_unit_hardening_keeps_munge_slurmdbd_and_a_stable_account() -> No
 def test_stop_timeout_outlasts_the_daemons_own_shutdown_budget() -> None:
     budget = DaemonSection().shutdown_timeout_seconds + SlurmSection().timeout_seconds
     assert int(directives(SYSTEM_UNIT)["TimeoutStopSec"][0]) >= budget
+
+
+@needs_analyze
+def test_the_system_unit_exposure_is_at_most_two(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [ANALYZE or "systemd-analyze", "security", "--offline=yes", str(SYSTEM_UNIT)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    [line] = [line for line in done.stdout.splitlines() if "Overall exposure level" in line]
+    exposure = float(line.split(":", 1)[1].split()[0])
+
+    assert exposure <= 2.0, done.stdout
+
+
+def test_a_bad_configuration_does_not_restart_in_a_loop() -> None:
+    found = directives(SYSTEM_UNIT)
+
+    assert found["RestartPreventExitStatus"] == ["2"]  # `run` exits 2 on a bad config
+    assert found["ProtectProc"] == ["invisible"]
+    assert "PrivateUsers" not in found  # the owner checks need real uids (see the unit)
