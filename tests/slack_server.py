@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,6 +51,9 @@ class SlackState:
     calls: list[tuple[float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     clock: int = 0
+    # Called with each message Slack has accepted, before the answer goes back (a fault test
+    # kills the client there: Slack has the message, the client never learns its ts).
+    after_post: Callable[[StoredMessage], None] | None = None
 
     def next_ts(self) -> str:
         self.clock += 1
@@ -185,6 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
             at=time.monotonic(),
         )
         state.messages.append(message)
+        if state.after_post is not None:
+            state.after_post(message)
         return {"ok": True, "channel": channel, "ts": message.ts, "message": {"text": message.text}}
 
     @classmethod

@@ -309,3 +309,39 @@ def test_daemon_restarted_mid_run_announces_every_task_exactly_once(
     mine = json.loads(harness.status("--json", "--user", getpass.getuser()).stdout)
     assert len(mine["runs"]) == 1
     assert harness.stop()[0] == 0
+
+
+def test_a_daemon_killed_after_slack_took_a_reply_never_repeats_it_while_lookups_fail(
+    harness: DaemonHarness, tmp_path: Path, base: str
+) -> None:
+    """SIGKILL the daemon the moment Slack has accepted a thread reply (before the answer
+    reaches it), then make the history lookups fail for a while: the restarted daemon keeps
+    the row unconfirmed instead of posting it again, and finds it once lookups work."""
+    killed: list[str] = []
+
+    def kill_on_first_reply(message: StoredMessage) -> None:
+        if message.thread_ts and not killed and harness.process is not None:
+            killed.append(message.text)
+            os.kill(harness.process.pid, signal.SIGKILL)
+
+    harness.slack.state.after_post = kill_on_first_reply
+    harness.start()
+    submit_pipeline(tmp_path, epoch=int(time.time()), job_base=base, pace=0.0)
+    wait_until(lambda: bool(killed), 120, "the first reply reaching Slack")
+    assert harness.process is not None
+    harness.process.wait(timeout=30)
+    harness.process = None
+    harness.slack.state.after_post = None
+    harness.slack.fail_next("conversations.replies", times=4, status=500, error="internal_error")
+
+    harness.start()
+    wait_until(lambda: has_summary(harness, "run passed"), 180, "the run's summary")
+
+    _parent, replies = thread_of(harness.slack.messages("C-RUNS"))
+    keys = [(m.metadata or {}).get("event_payload", {}).get("key") for m in replies]
+    assert len(keys) == len(set(keys)), keys  # no message twice
+    assert [m.text for m in replies].count(killed[0]) == 1
+    task_replies = [m.text.split(" ", 1)[0] for m in replies if m.text.startswith("task_")]
+    assert task_replies == sorted(task_replies), "the thread reads in task order"
+    assert len(harness.slack.call_times("conversations.replies")) >= 5, "lookups were retried"
+    assert harness.stop()[0] == 0
