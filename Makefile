@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/experiments/cicd_1764115200
 
-.PHONY: demo review-example test check lint typecheck unit bench accuracy clean
+.PHONY: demo review-example test check lint typecheck unit bench accuracy adversarial clean
 
 $(STAMP): pyproject.toml
 	scripts/ensure-python $(PYTHON)
@@ -44,6 +44,10 @@ test: lint typecheck unit
 check: $(STAMP)
 	$(BIN)/pytest -q -m "not slurm" -n auto -p no:cacheprovider --cov=eagle3_monitor \
 	  --cov-report=term-missing:skip-covered --cov-report=html:.coverage-html
+
+# Heavy hostile inputs (gigabyte files, alias bombs, 16 MB lines), each under a memory bound.
+adversarial: $(STAMP)
+	E3_ADVERSARIAL=1 $(BIN)/pytest -q -m adversarial -p no:cacheprovider
 
 accuracy: $(STAMP)
 	$(BIN)/python bench/accuracy.py --verbose

@@ -46,3 +46,27 @@ def searchable_dir() -> Iterator[Path]:
     directory.chmod(0o755)
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The heavy adversarial cases run only when asked (`make adversarial`): gigabyte files
+    and memory measurements are too slow for every run; the fast hostile-input tests always
+    run."""
+    if os.environ.get("E3_ADVERSARIAL"):
+        return
+    skip = pytest.mark.skip(reason="heavy adversarial case: make adversarial")
+    for item in items:
+        if "adversarial" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The adversarial cases' peak memory, when they ran."""
+    import sys  # noqa: PLC0415 - only when the module was collected
+
+    module = sys.modules.get("tests.test_adversarial")
+    peaks: dict[str, float] = getattr(module, "PEAKS", {})
+    if peaks:
+        terminalreporter.section("adversarial: peak RSS per case (limit 150 MB)")
+        for name, megabytes in sorted(peaks.items()):
+            terminalreporter.line(f"{megabytes:6.0f} MB  {name}")

@@ -78,6 +78,13 @@ class DaemonHarness:
                 return datagram
         raise AssertionError(f"no {wanted} on the notify socket within {timeout:g}s")
 
+    def peak_memory_mb(self) -> float:
+        """The daemon's peak resident memory so far (VmHWM)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        [line] = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+        return int(line.split()[1]) / 1024
+
     def health(self) -> dict[str, Any]:
         answer = self.status("--json")
         return dict(json.loads(answer.stdout)["status"]) if answer.returncode == 0 else {}
@@ -182,6 +189,7 @@ def test_daemon_posts_one_thread_with_the_root_cause_and_never_repeats_after_res
     assert [t["state"] for t in run["tasks"]] == ["COMPLETED", "FAILED", "CANCELLED", "CANCELLED"]
     text = harness.status(pipeline.experiment.name)
     assert "FAILED" in text.stdout and "task_1" in text.stdout
+    assert harness.peak_memory_mb() <= 200
 
     code, output = harness.stop()
     assert code == 0, output

@@ -7,7 +7,7 @@ import itertools
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eagle3_monitor.errors import UnusableInputError
@@ -161,10 +161,11 @@ def check_hidden_states(
             )
         ]
     try:
-        files = [entry for entry in _entries(states_dir) if entry.name.endswith(".pt")]
+        files = _count_pt_files(states_dir)
     except OSError as error:
         return [_unlistable("hidden_states_dir", states_dir, error)]
-    if not files:
+    count = files.count
+    if not count:
         return [
             Check(
                 "hidden_states_files",
@@ -178,22 +179,21 @@ def check_hidden_states(
         Check(
             "hidden_states_files",
             CheckStatus.PASS,
-            f"{len(files)} .pt files",
-            len(files),
+            f"{count} .pt files",
+            count,
             states_dir,
         )
     ]
-    empty = [entry.name for entry in files if _size(entry) == 0]
-    if empty:
-        detail = f"{len(empty)} zero-byte .pt files, e.g. {', '.join(empty[:3])}"
+    if files.empty:
+        detail = f"{files.empty} zero-byte .pt files, e.g. {', '.join(files.empty_examples)}"
         checks.append(
-            Check("hidden_states_nonempty", CheckStatus.WARN, detail, len(empty), states_dir)
+            Check("hidden_states_nonempty", CheckStatus.WARN, detail, files.empty, states_dir)
         )
     if conversations:
-        share = len(files) / conversations
+        share = count / conversations
         status = CheckStatus.PASS if share >= min_share else CheckStatus.WARN
         detail = (
-            f"{len(files)} of {conversations} conversations dumped "
+            f"{count} of {conversations} conversations dumped "
             f"({share:.0%}; warn below {min_share:.0%})"
         )
         checks.append(Check("hidden_states_coverage", status, detail, round(share, 4), states_dir))
@@ -208,6 +208,29 @@ def check_hidden_states(
             )
         )
     return checks
+
+
+@dataclass
+class _PtFiles:
+    count: int = 0
+    empty: int = 0
+    empty_examples: list[str] = field(default_factory=list)
+
+
+def _count_pt_files(directory: Path) -> _PtFiles:
+    """How many `.pt` files, and the zero-byte ones (a few named), in one streaming pass: a
+    dump of a million conversations costs no list of a million."""
+    found = _PtFiles()
+    with os.scandir(directory) as listing:
+        for entry in itertools.islice(listing, MAX_ENTRIES):
+            if not entry.name.endswith(".pt"):
+                continue
+            found.count += 1
+            if _size(entry) == 0:
+                found.empty += 1
+                if len(found.empty_examples) < 3:
+                    found.empty_examples.append(entry.name)
+    return found
 
 
 def _size(entry: os.DirEntry[str]) -> int:
