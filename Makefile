@@ -54,7 +54,8 @@ accuracy: $(STAMP)
 
 bench: $(STAMP)
 	scripts/ensure-ripgrep
-	$(BIN)/python bench/review_bench.py
+	@status=0; $(BIN)/python bench/review_bench.py || status=1; \
+	  $(BIN)/python bench/fault_bench.py || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage .coverage-html

@@ -26,7 +26,7 @@ from eagle3_monitor.slack.transport import DeliveryError, Transport
 from eagle3_monitor.state.store import Database, now_iso
 
 PACE_SECONDS = 1.0
-MAX_PROBE_SECONDS = 15.0  # during an outage, how long at most between two tries
+MAX_PROBE_SECONDS = 5.0  # during an outage, how long at most between two tries
 
 
 class Event(StrEnum):
