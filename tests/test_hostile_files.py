@@ -202,3 +202,22 @@ def test_four_backticks_in_evidence_cannot_close_the_code_block() -> None:
 
     assert block.count("```") == 2
     assert block.startswith("```\n") and block.endswith("\n```")
+
+
+def test_a_scan_out_of_time_still_reads_the_end_of_the_file(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from eagle3_monitor.review.scanner import scan_file  # noqa: PLC0415
+
+    log = tmp_path / "huge.out"
+    with log.open("wb") as stream:
+        stream.write(b"starting\n" * 10)
+        stream.write(b"progress line\n" * 3_000_000)  # ~42 MB nobody waits for
+        stream.write(b"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.\n")
+        stream.write(b"job exited with code 1\n")
+
+    scan = scan_file(log, catalog, time_budget=0)
+
+    assert scan.skipped > 30_000_000
+    assert any("out of memory" in hit.text for hit in scan.hits)
+    assert scan.tail[-1][1] == "job exited with code 1"

@@ -126,6 +126,11 @@ def _scan_task(
     for order, log in enumerate(sorted(task.logs, key=_file_order)):
         try:
             scan = scan_file(log.path, catalog, settings.read_policy)
+            if scan.skipped:
+                problems.append(
+                    f"{log.path}: {scan.skipped / 1e6:,.0f} MB in the middle not read (the "
+                    "scan's time ran out); its end was"
+                )
         except UnusableInputError as error:
             problems.append(str(error))
             continue

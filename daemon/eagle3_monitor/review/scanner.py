@@ -10,6 +10,8 @@ partial line (a line longer than MAX_LINE_BYTES is cut there), plus a fixed numb
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from io import RawIOBase
@@ -29,6 +31,7 @@ LAST_HITS_KEPT = 20
 TAIL_LINES = 25
 TAIL_BYTES = 64 << 10
 KEPT_LINE_BYTES = 16 << 10
+MAX_SCAN_SECONDS = 120.0  # per file: a 10 GB log cannot hold a review (or the daemon) for long
 
 _HIDDEN_BY_BENIGN = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.EXCEPTION, RuleKind.TERMINATION}
 
@@ -60,6 +63,8 @@ class FileScan:
     hits: list[Hit] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     tail: list[tuple[int, str]] = field(default_factory=list)
+    skipped: int = 0  # bytes left unread when the scan ran out of time (line numbers after
+    # the gap count from where reading resumed)
 
     def hits_of(self, kind: RuleKind) -> list[Hit]:
         return [hit for hit in self.hits if hit.rule.rule.kind is kind]
@@ -91,13 +96,19 @@ class _Scanner:
         self.lines_before = 0
         self.tail = b""
         self.size = 0
+        self.skipped = 0  # bytes not read for lack of time
 
-    def scan_stream(self, stream: RawIOBase) -> None:
-        """Read `stream` to the end, scanning complete lines as they arrive."""
+    def scan_stream(self, stream: RawIOBase, deadline: float | None = None) -> None:
+        """Read `stream` to the end, scanning complete lines as they arrive. Past `deadline`
+        (time.monotonic) the rest is skipped but for its last TAIL_BYTES, so the exit trailer
+        and the last errors are still seen (`skipped` says how much was not read)."""
         buffer = bytearray(CHUNK_BYTES + MAX_LINE_BYTES)
         view = memoryview(buffer)
         filled = 0  # bytes of an unfinished line carried over from the last read
         while read := stream.readinto(view[filled : filled + CHUNK_BYTES]):
+            if deadline is not None and time.monotonic() > deadline and self._skip_to_tail(stream):
+                filled = 0
+                continue
             self.size += read
             end = filled + read
             cut = max(buffer.rfind(b"\n", filled, end), buffer.rfind(b"\r", filled, end)) + 1
@@ -113,6 +124,18 @@ class _Scanner:
             self._scan(buffer, filled)
             self.lines_before += 1
         view.release()
+
+    def _skip_to_tail(self, stream: RawIOBase) -> bool:
+        """Jump to the last TAIL_BYTES of the file (once); False when already there."""
+        if self.skipped or not stream.seekable():
+            return False
+        here = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        target = max(here, end - TAIL_BYTES)
+        stream.seek(target)
+        self.skipped = target - here
+        self.size += self.skipped
+        return True
 
     def _scan(self, buffer: bytearray | bytes, end: int) -> None:
         search = self.search
@@ -152,7 +175,7 @@ class _Scanner:
             self.by_rule.setdefault(compiled.id, _RuleHits()).add(line_number, kept)
 
     def result(self, path: Path) -> FileScan:
-        scan = FileScan(path=path, size=self.size, lines=self.lines_before)
+        scan = FileScan(path=path, size=self.size, lines=self.lines_before, skipped=self.skipped)
         for rule_id, kept in self.by_rule.items():
             compiled = self.catalog.by_id[rule_id]
             scan.counts[rule_id] = kept.count
@@ -197,14 +220,20 @@ def scan_bytes(data: bytes, path: Path, catalog: Catalog, lines_before: int = 0)
     return scanner.result(path)
 
 
-def scan_file(path: Path, catalog: Catalog, policy: ReadPolicy | None = None) -> FileScan:
+def scan_file(
+    path: Path,
+    catalog: Catalog,
+    policy: ReadPolicy | None = None,
+    time_budget: float | None = MAX_SCAN_SECONDS,
+) -> FileScan:
     """Scan one log file, opened once and checked on its descriptor (`safe_read`). Raises
     UnusableInputError when it may not or cannot be read (a FIFO, a swapped symlink, outside the
     roots, unreadable by the job's owner)."""
     scanner = _Scanner(catalog)
     with open_checked(path, policy) as opened:
         try:
-            scanner.scan_stream(opened.stream)
+            deadline = time.monotonic() + time_budget if time_budget is not None else None
+            scanner.scan_stream(opened.stream, deadline)
         except OSError as error:
             raise UnusableInputError(f"{path}: cannot read: {error.strerror or error}") from None
     return scanner.result(path)
