@@ -221,3 +221,15 @@ def test_a_scan_out_of_time_still_reads_the_end_of_the_file(
     assert scan.skipped > 30_000_000
     assert any("out of memory" in hit.text for hit in scan.hits)
     assert scan.tail[-1][1] == "job exited with code 1"
+
+
+def test_a_task_with_thousands_of_logs_is_judged_on_its_newest(tmp_path: Path) -> None:
+    experiment = write_experiment(tmp_path, healthy_plan())
+    task_dir = experiment / f"{JOB}_1"
+    for number in range(1000):
+        (task_dir / f"log-extra_{number:04d}.out").write_text("noise\n")
+
+    [task] = [t for t in discover(experiment).tasks if t.index == 1]
+
+    assert len(task.logs) == 256
+    assert task_dir / "log-extra_0999.out" in {log.path for log in task.logs}

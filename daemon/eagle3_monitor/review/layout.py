@@ -10,7 +10,9 @@ cicd_<epoch>/                                  experiment dir
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +23,8 @@ from eagle3_monitor.errors import UnusableInputError
 from eagle3_monitor.safe_read import read_small_text
 
 LOG_SUFFIXES = (".out", ".log", ".err")
+MAX_LOGS_PER_DIRECTORY = 256
+MAX_ENTRIES_LISTED = 100_000
 METADATA_BYTES = 64 << 10
 _TASK_DIR = re.compile(r"^(?P<base>.+)_(?P<index>[0-9]{1,2})$")  # the launcher has 5 slots
 # NeMo-Run names an experiment `<title>_<unix time>`; the launcher's title is `cicd`.
@@ -232,18 +236,24 @@ def parse_log_name(path: Path, task_dir_name: str | None) -> LogFile:
 
 
 def _log_files(directory: Path) -> list[Path]:
-    return sorted(
+    """The directory's log files: at most MAX_LOGS_PER_DIRECTORY, the newest names last (a
+    task with 100,000 log files is reviewed by its last ones, not all of them)."""
+    logs = sorted(
         child
         for child in _list_dir(directory)
         if child.suffix in LOG_SUFFIXES and not child.is_dir()
     )
+    return logs[-MAX_LOGS_PER_DIRECTORY:]
 
 
 def _list_dir(directory: Path) -> list[Path]:
+    """The directory's entries (at most MAX_ENTRIES_LISTED), sorted."""
     try:
-        return sorted(directory.iterdir())
+        with os.scandir(directory) as listing:
+            names = [entry.name for entry in itertools.islice(listing, MAX_ENTRIES_LISTED)]
     except OSError as error:
         raise UnusableInputError(f"{directory}: cannot list: {error.strerror or error}") from None
+    return [directory / name for name in sorted(names)]
 
 
 def _looks_like_experiment_root(children: list[Path]) -> bool:
