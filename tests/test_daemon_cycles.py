@@ -11,6 +11,7 @@ import pytest
 import structlog
 
 from eagle3_monitor.report.json_report import verdicts_of_document
+from eagle3_monitor.report.status import status_to_text
 from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service import daemon as daemon_module
@@ -319,6 +320,7 @@ def test_a_slack_outage_is_one_warning_shown_in_status_and_cleared_when_it_ends(
             monitor.settle(rounds=1)
             monitor.clock.advance(20)
         during = monitor.status()["slack"]
+        during_text = status_to_text(monitor.status(), {})
         slack.down = False
         for _ in range(3):
             monitor.settle(rounds=1)
@@ -326,6 +328,7 @@ def test_a_slack_outage_is_one_warning_shown_in_status_and_cleared_when_it_ends(
         after = monitor.status()["slack"]
 
     assert during["state"] == "failing" and during["last_error"] == "Slack answered HTTP 503"
+    assert "SLACK FAILING for " in during_text and ": Slack answered HTTP 503" in during_text
     assert during["failing_since"] is not None and during["queued"] >= 6
     warnings = [entry for entry in logs if entry["log_level"] in ("warning", "error")]
     assert [entry["event"] for entry in warnings] == [

@@ -10,12 +10,10 @@ def status_to_text(health: dict[str, Any], answer: dict[str, Any]) -> str:
     last = health.get("last_poll")
     ago = f"{time.time() - float(last):.0f}s ago" if last else "never"
     poll = "ok" if health.get("last_poll_ok") else f"FAILING ({health.get('last_poll_error')})"
-    slack = health.get("slack") or {}
     lines = [
         f"eagle3-monitor {health.get('version')} up {health.get('uptime_seconds')}s; "
         f"last poll {ago}: {poll}; sacct errors {health.get('sacct_errors')}; "
-        f"outbox {health.get('outbox_depth')}"
-        + (f"; SLACK BLOCKED: {slack.get('blocked')}" if slack.get("blocked") else ""),
+        f"outbox {health.get('outbox_depth')}{_slack_words(health.get('slack') or {})}",
     ]
     runs = answer.get("runs") or ([answer["run"]] if answer.get("run") else [])
     for run in runs:
@@ -32,6 +30,23 @@ def status_to_text(health: dict[str, Any], answer: dict[str, Any]) -> str:
             lines.append(f"  {task['task']:<7} {role:<9} {job:<10} {state:<14} {word}")
         lines += _review_lines(run.get("review"))
     return "\n".join(lines) + "\n"
+
+
+def _slack_words(slack: dict[str, Any]) -> str:
+    """Slack's state when it is not ok: blocked (a bad token), failing since when, and what
+    waits or was given up on."""
+    parts = []
+    if slack.get("blocked"):
+        parts.append(f"SLACK BLOCKED: {slack['blocked']}")
+    elif slack.get("state") == "failing":
+        since = slack.get("failing_since")
+        ago = f" for {time.time() - float(since):.0f}s" if since else ""
+        parts.append(f"SLACK FAILING{ago}: {slack.get('last_error')}")
+    if slack.get("unconfirmed"):
+        parts.append(f"{slack['unconfirmed']} unconfirmed")
+    if slack.get("parked"):
+        parts.append(f"{slack['parked']} parked")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _review_lines(review: dict[str, Any] | None) -> list[str]:
