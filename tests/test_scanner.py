@@ -113,12 +113,15 @@ def test_scan_keeps_first_and_last_hits_of_a_frequent_rule(
 ) -> None:
     data = b"".join(b"step %d\n%s\n" % (n, OOM) for n in range(1000))
 
-    scan = scan_file(write(tmp_path, data), catalog)
+    path = write(tmp_path, data)
+    scan, exact = scan_file(path, catalog), scan_file(path, catalog, exact=True)
 
     lines = [hit.line for hit in scan.hits if hit.rule.id == "cuda-oom"]
-    assert scan.counts["cuda-oom"] == 1000
+    assert exact.counts["cuda-oom"] == 1000  # `rules test` counts every line
     assert len(lines) == scanner.FIRST_HITS_KEPT + scanner.LAST_HITS_KEPT
     assert (lines[0], lines[-1]) == (2, 2000)
+    assert lines[scanner.FIRST_HITS_KEPT] == 2000 - 2 * (scanner.LAST_HITS_KEPT - 1)
+    assert [(h.rule.id, h.line) for h in scan.hits] == [(h.rule.id, h.line) for h in exact.hits]
 
 
 def test_scan_benign_line_hides_error_rules_only(catalog: Catalog, tmp_path: Path) -> None:

@@ -645,7 +645,7 @@ def rules_test(logs: tuple[Path, ...], config_file: Path | None) -> None:
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
     if logs:
         for log in logs:
-            scan = scan_file(log, catalog)  # an unreadable log: one line, exit 2
+            scan = scan_file(log, catalog, exact=True)  # unreadable: one line, exit 2
             review = review_path(log, catalog, loaded.config.review_settings())
             click.echo(rule_hits_to_text(scan, review), nl=False)
         return

@@ -1,8 +1,10 @@
 """One streaming pass over a log file with every rule at once.
 
-The file is read in large chunks. One RE2 pattern (the alternation of every scanning rule) runs
-over each chunk in C and finds the next candidate line; only candidate lines come back to
-Python, where a RE2 set tells which rules match and the benign rules get their say. Lines end at
+The file is read in large chunks; the regex engine (`rules/engine.py`: Hyperscan where it runs,
+RE2 elsewhere) runs every rule over each chunk in C and reports where rules match. Only those
+lines come back to Python, where each is confirmed with its rule's own pattern and the benign
+rules get their say; a rule that has all the early hits a report keeps is only watched from
+then on (which chunks hold it), and its last hits are read again at the end. Lines end at
 `\\n` and at `\\r` (progress bars redraw with `\\r`); line numbers count `\\n` only, as editors
 and `sed -n` do. Memory stays bounded whatever the file size: one chunk, plus the carried-over
 partial line (a line longer than MAX_LINE_BYTES is cut there), plus a fixed number of kept hits.
@@ -20,6 +22,7 @@ from pathlib import Path
 from eagle3_monitor.errors import UnusableInputError
 from eagle3_monitor.printable import stripped
 from eagle3_monitor.rules.catalog import Catalog, CompiledRule
+from eagle3_monitor.rules.engine import line_bounds
 from eagle3_monitor.rules.model import RuleKind
 from eagle3_monitor.safe_read import ReadPolicy, open_checked
 
@@ -73,6 +76,8 @@ class FileScan:
 class _RuleHits:
     """The first and last hits of one rule: enough for 'earliest error' and 'latest value'."""
 
+    __slots__ = ("count", "first", "last")
+
     def __init__(self) -> None:
         self.first: list[tuple[int, bytes]] = []
         self.last: deque[tuple[int, bytes]] = deque(maxlen=LAST_HITS_KEPT)
@@ -85,15 +90,37 @@ class _RuleHits:
         else:
             self.last.append((line_number, line))
 
+    @property
+    def full(self) -> bool:
+        return len(self.first) >= FIRST_HITS_KEPT
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Where a scanned chunk lies in the file, to read it again for a watched rule."""
+
+    offset: int
+    length: int
+    lines_before: int
+
 
 class _Scanner:
-    """Scans a stream through one reusable buffer: no per-chunk allocation or copying."""
+    """Scans a stream through one reusable buffer. A rule with all the first hits a report
+    keeps is *watched* from then on: the engine only says which chunks hold it, and its last
+    hits are found at the end by re-reading those chunks from the back. A line every rule
+    matches (a training loss, every step) then costs nothing per line. `exact` (for `rules
+    test`) follows every rule to the end, for exact counts."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, exact: bool = False) -> None:
         self.catalog = catalog
-        self.search = catalog.candidate_pattern.search
-        self.by_rule: dict[str, _RuleHits] = {}
+        self.engine = catalog.engine
+        self.exact = exact
+        self.rules = catalog.scan_rules
+        self.watched: frozenset[int] = frozenset()
+        self.by_rule: dict[int, _RuleHits] = {}
+        self.seen_in: dict[int, list[_Chunk]] = {}  # watched rule → chunks that hold it
         self.lines_before = 0
+        self.offset = 0  # file offset of the buffer's first byte
         self.tail = b""
         self.size = 0
         self.skipped = 0  # bytes not read for lack of time
@@ -117,13 +144,14 @@ class _Scanner:
                     filled = end
                     continue
                 cut = end  # a line longer than MAX_LINE_BYTES: cut it here
-            self._scan(buffer, cut)
+            self._scan(view, cut)
             buffer[: end - cut] = view[cut:end]
             filled = end - cut
         if filled:
-            self._scan(buffer, filled)
+            self._scan(view, filled)
             self.lines_before += 1
         view.release()
+        self._find_last_hits(stream)
 
     def _skip_to_tail(self, stream: RawIOBase) -> bool:
         """Jump to the last TAIL_BYTES of the file (once); False when already there."""
@@ -135,56 +163,156 @@ class _Scanner:
         stream.seek(target)
         self.skipped = target - here
         self.size += self.skipped
+        self.offset = target
         return True
 
-    def _scan(self, buffer: bytearray | bytes, end: int) -> None:
-        search = self.search
-        position = counted = 0
-        line_number = self.lines_before
-        next_newline = -1
-        while position < end and (match := search(buffer, position, end)) is not None:
-            start = match.start()
-            if buffer[start] in b"\r\n":  # an anchored pattern matched the line break before
-                start += 1
-            if next_newline < start:
-                next_newline = buffer.find(b"\n", start, end)
-                if next_newline < 0:
-                    next_newline = end
-            previous_newline = buffer.rfind(b"\n", counted, start)
-            line_start = (
-                max(previous_newline, buffer.rfind(b"\r", max(previous_newline, 0), start)) + 1
-            )
-            carriage = buffer.find(b"\r", start, next_newline)
-            line_end = next_newline if carriage < 0 else carriage
-            line_number += buffer.count(b"\n", counted, start)
-            counted = start
-            self._classify(bytes(buffer[line_start:line_end]), line_number + 1, start - line_start)
-            position = line_end + 1
-        self.lines_before = line_number + buffer.count(b"\n", counted, end)
-        self.tail = (self.tail + bytes(buffer[max(0, end - TAIL_BYTES) : end]))[-TAIL_BYTES:]
+    def _scan(self, buffer: memoryview | bytes, end: int) -> None:
+        """One chunk of complete lines: the active rules' hits, the watched rules' presence."""
+        chunk = bytes(buffer[:end]) if isinstance(buffer, memoryview) else buffer[:end]
+        present = self.engine.present(chunk)
+        wanted = frozenset(present - self.watched)
+        newlines = chunk.count(b"\n")
+        if wanted:
+            lines = _ChunkLines(chunk, self.lines_before, newlines)
+            for rule, positions in _by_rule(self.engine.positions(chunk, wanted)).items():
+                self._keep_hits(rule, lines, positions)
+        here = _Chunk(self.offset, end, self.lines_before)
+        for rule in present & self.watched:
+            self.seen_in.setdefault(rule, []).append(here)
+        self.lines_before += newlines
+        self.tail = (self.tail + chunk[max(0, end - TAIL_BYTES) : end])[-TAIL_BYTES:]
+        self.offset += end
+        if not self.exact:
+            self.watched = frozenset(rule for rule, kept in self.by_rule.items() if kept.full)
 
-    def _classify(self, line: bytes, line_number: int, match_at: int = 0) -> None:
-        rules = self.catalog.matching_rules(line)
-        if not rules:
+    def _keep_hits(self, rule: int, lines: _ChunkLines, positions: list[int]) -> None:
+        """A rule's hits in one chunk: the ones still missing from the first FIRST_HITS_KEPT,
+        walking from the start, then the last LAST_HITS_KEPT, walking from the end; the lines
+        between are never looked at (unless `exact`: all of them, for the count)."""
+        kept = self.by_rule.get(rule)
+        if kept is None:
+            kept = self.by_rule[rule] = _RuleHits()
+        need = None if self.exact else FIRST_HITS_KEPT - len(kept.first)
+        forward = self._walk(rule, lines, positions, need, backward=False)
+        for number, line, _ in forward:
+            kept.add(number, line)
+        if need is None:
             return
-        benign = self.catalog.is_benign(line)
-        kept = _excerpt(line, match_at)
-        for compiled in rules:
-            if benign and compiled.rule.kind in _HIDDEN_BY_BENIGN:
+        after = forward[-1][2] if forward else -1
+        backward = self._walk(rule, lines, [p for p in positions if p > after], LAST_HITS_KEPT,
+                              backward=True)  # fmt: skip
+        kept.last.extend((number, line) for number, line, _ in backward)
+        kept.count += len(backward)
+
+    def _walk(
+        self, rule: int, lines: _ChunkLines, positions: list[int], need: int | None, *,
+        backward: bool,
+    ) -> list[tuple[int, bytes, int]]:  # fmt: skip
+        """Up to `need` confirmed hits (line number, line, end of line) in file order."""
+        found: list[tuple[int, bytes, int]] = []
+        compiled = self.rules[rule]
+        hidden_by_benign = compiled.rule.kind in _HIDDEN_BY_BENIGN
+        last_start = -1
+        for position in reversed(positions) if backward else positions:
+            if need is not None and len(found) >= need:
+                break
+            start, end = line_bounds(lines.chunk, position, lines.end)
+            if start == last_start:
+                continue  # another match on the same line
+            last_start = start
+            line = lines.chunk[start:end]
+            if hidden_by_benign and self.catalog.is_benign(line):
                 continue
-            self.by_rule.setdefault(compiled.id, _RuleHits()).add(line_number, kept)
+            if compiled.pattern.search(line) is None:
+                continue  # the engine's chunk-wide match is not a match of this line
+            number = lines.backward(start) if backward else lines.forward(start)
+            found.append((number, _excerpt(line, position - start), end))
+        return found[::-1] if backward else found
+
+    def _find_last_hits(self, stream: RawIOBase) -> None:
+        """The watched rules' last hits: their chunks read again, newest first, until each
+        rule has LAST_HITS_KEPT of them (or its chunks run out)."""
+        wanted = dict.fromkeys(self.seen_in, LAST_HITS_KEPT)
+        late: dict[int, list[tuple[int, bytes]]] = {rule: [] for rule in self.seen_in}
+        chunks = sorted({c for rule in self.seen_in for c in self.seen_in[rule]},
+                        key=lambda c: c.offset, reverse=True)  # fmt: skip
+        for chunk in chunks:
+            rules = frozenset(r for r in wanted if wanted[r] > 0 and chunk in self.seen_in[r])
+            if not rules:
+                continue
+            data = _read_at(stream, chunk)
+            lines = _ChunkLines(data, chunk.lines_before, data.count(b"\n"))
+            for rule, positions in _by_rule(self.engine.positions(data, rules)).items():
+                walked = self._walk(rule, lines, positions, wanted[rule], backward=True)
+                late[rule][:0] = [(number, line) for number, line, _ in walked]
+                wanted[rule] -= len(walked)
+            if not any(count > 0 for count in wanted.values()):
+                break
+        for rule, hits in late.items():
+            kept = self.by_rule[rule]
+            kept.last.extend(hits)  # the deque keeps the newest LAST_HITS_KEPT
+            kept.count += len(hits)
 
     def result(self, path: Path) -> FileScan:
         scan = FileScan(path=path, size=self.size, lines=self.lines_before, skipped=self.skipped)
-        for rule_id, kept in self.by_rule.items():
-            compiled = self.catalog.by_id[rule_id]
-            scan.counts[rule_id] = kept.count
+        for rule, kept in self.by_rule.items():
+            compiled = self.rules[rule]
+            scan.counts[compiled.id] = kept.count
             for line_number, line in [*kept.first, *kept.last]:
                 hit = Hit(compiled, line_number, clean_text(line), compiled.groups(line))
                 scan.hits.append(hit)
         scan.hits.sort(key=lambda hit: hit.line)
         scan.tail = _tail_lines(self.tail, self.lines_before)
         return scan
+
+
+class _ChunkLines:
+    """Line numbers of positions in one chunk, counted from whichever end is nearer to the
+    lines asked about: walking forward from the chunk's start, or back from its end."""
+
+    def __init__(self, chunk: bytes, lines_before: int, newlines: int) -> None:
+        self.chunk, self.end = chunk, len(chunk)
+        self.lines_before, self.newlines = lines_before, newlines
+        self._forward_at = self._forward_count = 0
+        self._backward_at, self._backward_count = self.end, 0
+
+    def forward(self, start: int) -> int:
+        """The 1-based line number of the line starting at `start`, counted from the chunk's
+        start (cheap for positions asked in increasing order)."""
+        self._forward_count += self._between(self._forward_at, start)
+        self._forward_at = start
+        return self.lines_before + self._forward_count + 1
+
+    def backward(self, start: int) -> int:
+        """The same, counted back from the chunk's end (cheap asked in decreasing order)."""
+        self._backward_count += self._between(start, self._backward_at)
+        self._backward_at = start
+        return self.lines_before + self.newlines - self._backward_count + 1
+
+    def _between(self, low: int, high: int) -> int:
+        """Newlines in [low, high), negative when the range runs backwards."""
+        if low <= high:
+            return self.chunk.count(b"\n", low, high)
+        return -self.chunk.count(b"\n", high, low)
+
+
+def _by_rule(positions: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """Each rule's match positions, sorted."""
+    grouped: dict[int, list[int]] = {}
+    for rule, position in positions:
+        grouped.setdefault(rule, []).append(position)
+    for found in grouped.values():
+        found.sort()
+    return grouped
+
+
+def _read_at(stream: RawIOBase, chunk: _Chunk) -> bytes:
+    stream.seek(chunk.offset)
+    data = bytearray(chunk.length)
+    view, filled = memoryview(data), 0
+    while filled < chunk.length and (read := stream.readinto(view[filled:])):
+        filled += read
+    return bytes(data[:filled])
 
 
 def _excerpt(line: bytes, match_at: int) -> bytes:
@@ -212,8 +340,8 @@ def _tail_lines(tail: bytes, total_lines: int) -> list[tuple[int, str]]:
 
 def scan_bytes(data: bytes, path: Path, catalog: Catalog, lines_before: int = 0) -> FileScan:
     """Scan complete lines already in memory (live following); line numbers continue from
-    `lines_before`."""
-    scanner = _Scanner(catalog)
+    `lines_before`. Every rule is followed to the end (the data is one chunk)."""
+    scanner = _Scanner(catalog, exact=True)
     scanner.lines_before = lines_before
     scanner.size = len(data)
     scanner._scan(data, len(data))
@@ -225,11 +353,14 @@ def scan_file(
     catalog: Catalog,
     policy: ReadPolicy | None = None,
     time_budget: float | None = MAX_SCAN_SECONDS,
+    *,
+    exact: bool = False,
 ) -> FileScan:
     """Scan one log file, opened once and checked on its descriptor (`safe_read`). Raises
     UnusableInputError when it may not or cannot be read (a FIFO, a swapped symlink, outside the
-    roots, unreadable by the job's owner)."""
-    scanner = _Scanner(catalog)
+    roots, unreadable by the job's owner). `exact`: every rule's count, not just its kept hits
+    (`rules test`)."""
+    scanner = _Scanner(catalog, exact=exact)
     with open_checked(path, policy) as opened:
         try:
             deadline = time.monotonic() + time_budget if time_budget is not None else None

@@ -18,6 +18,7 @@ import re2
 from pydantic import ValidationError
 
 from eagle3_monitor.errors import ConfigError
+from eagle3_monitor.rules.engine import best_engine
 from eagle3_monitor.rules.model import CatalogFile, Rule, RuleKind
 from eagle3_monitor.yamlpos import KeyPath, LocatedDocument, format_key_path, parse_located
 
@@ -81,15 +82,36 @@ def render_template(template: str, groups: dict[str, str]) -> str:
 def scan_form(regex: str) -> str:
     """The pattern as used in the one-pass scan over whole chunks.
 
-    Lines end at `\\n` and at `\\r` (progress bars), so a leading `^` / trailing `$` also match
-    next to `\\r`. Named groups become plain groups: the scan only finds candidate lines.
+    Lines end at `\\n` and at `\\r` (progress bars), so every `^` and `$` outside a character
+    class also matches next to a `\\r` (`(?:^|\\r)`, `(?:$|\\r)`), wherever it stands in the
+    pattern. Named groups become plain groups: the scan only finds candidate lines.
     """
     pattern = _NAMED_GROUP.sub("(?:", regex)
-    if pattern.startswith("^"):
-        pattern = r"(?:^|\r)" + pattern[1:]
-    if pattern.endswith("$") and not pattern.endswith(r"\$"):
-        pattern = pattern[:-1] + r"(?:$|\r)"
-    return pattern
+    out: list[str] = []
+    position, in_class = 0, False
+    while position < len(pattern):
+        character = pattern[position]
+        if character == "\\":
+            out.append(pattern[position : position + 2])
+            position += 2
+            continue
+        if in_class:
+            in_class = character != "]" or _class_opened_at(pattern, position)
+        elif character == "[":
+            in_class = True
+        elif character == "^":
+            character = r"(?:^|\r)"
+        elif character == "$":
+            character = r"(?:$|\r)"
+        out.append(character)
+        position += 1
+    return "".join(out)
+
+
+def _class_opened_at(pattern: str, position: int) -> bool:
+    """A `]` right after `[` or `[^` is a literal, not the end of the class."""
+    before = pattern[:position]
+    return before.endswith("[") or before.endswith("[^")
 
 
 @dataclass
@@ -105,25 +127,15 @@ class Catalog:
         self.by_id = {compiled.id: compiled for compiled in self.rules}
         self.scan_rules = [c for c in self.rules if c.rule.kind is not RuleKind.BENIGN]
         self.benign_rules = [c for c in self.rules if c.rule.kind is RuleKind.BENIGN]
-        self.candidate_pattern = _compile_alternation(self.scan_patterns())
-        self.rule_set = _compile_set(c.rule.regex for c in self.scan_rules)
         self.benign_set = _compile_set(c.rule.regex for c in self.benign_rules)
+        self.engine = best_engine(self.scan_patterns(), re2_options())
 
     def scan_patterns(self) -> list[str]:
         """One regex per scanning rule, as the single pass over the log uses them."""
         return [scan_form(c.rule.regex) for c in self.scan_rules]
 
-    def matching_rules(self, line: bytes) -> list[CompiledRule]:
-        indices = self.rule_set.Match(line) or []
-        return [self.scan_rules[index] for index in sorted(indices)]
-
     def is_benign(self, line: bytes) -> bool:
         return bool(self.benign_rules) and bool(self.benign_set.Match(line))
-
-
-def _compile_alternation(patterns: Sequence[str]) -> Any:
-    combined = "(?m)" + "|".join(f"(?:{pattern})" for pattern in patterns)
-    return re2.compile(combined.encode(), re2_options())
 
 
 def _compile_set(patterns: Iterable[str]) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eagle3_monitor.rules.catalog import Catalog, CompiledRule, _compile_alternation, scan_form
+from eagle3_monitor.rules.catalog import Catalog, CompiledRule
 from eagle3_monitor.rules.model import RuleKind
 
 
@@ -26,14 +26,15 @@ def check_rule_samples(catalog: Catalog) -> list[SampleFailure]:
 
 def _check_one(catalog: Catalog, compiled: CompiledRule) -> list[SampleFailure]:
     failures = []
-    scan_pattern = _compile_alternation([scan_form(compiled.rule.regex)])
+    scanned = compiled in catalog.scan_rules
+    index = catalog.scan_rules.index(compiled) if scanned else -1
     samples = compiled.rule.samples
     for line in samples.match:
         data = line.encode()
         if compiled.pattern.search(data) is None:
             failures.append(SampleFailure(compiled.id, line, "does not match"))
-        elif scan_pattern.search(data) is None:
-            failures.append(SampleFailure(compiled.id, line, "does not match in the scan form"))
+        elif scanned and index not in catalog.engine.present(data + b"\n"):
+            failures.append(SampleFailure(compiled.id, line, "is not found by the scan engine"))
         elif compiled.rule.kind is not RuleKind.BENIGN and catalog.is_benign(data):
             failures.append(SampleFailure(compiled.id, line, "is hidden by a benign rule"))
     for line in samples.no_match:
