@@ -146,3 +146,66 @@ def test_generated_logs_are_scanned_alike(catalog: Catalog, tmp_path_factory: py
 @needs_hyperscan
 def test_the_catalog_picks_hyperscan_where_it_runs(catalog: Catalog) -> None:
     assert catalog.engine.name == "hyperscan"
+
+
+def _engine_hits(engine: HyperscanEngine | Re2Engine, chunk: bytes) -> object:
+    positions, present = engine.scan(chunk, frozenset({0}))
+    return sorted(positions), present
+
+
+CACHE_PATTERNS = [r"CUDA out of memory", r"(?m)^Traceback", r"NCCL (WARN|INFO) .*timeout"]
+CACHE_CHUNK = (
+    b"x\nTraceback (most recent call last):\nCUDA out of memory. Tried\nNCCL WARN a timeout\n"
+)
+
+
+@needs_hyperscan
+def test_compiled_databases_are_kept_and_reused_from_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "hyperscan"
+    first = HyperscanEngine(CACHE_PATTERNS, cache)
+    expected = _engine_hits(first, CACHE_CHUNK)
+    kept = list(cache.glob("*.hsdb"))
+    assert len(kept) == 2  # the all-rules database, and the one with rule 0 watched
+    assert all(path.stat().st_mode & 0o077 == 0 for path in kept)
+
+    compiled: list[object] = []
+    real = hyperscan.Database
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def compile(self, **kwargs: object) -> None:
+            compiled.append(kwargs)
+            super().compile(**kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hyperscan, "Database", Counting)
+        again = HyperscanEngine(CACHE_PATTERNS, cache)
+        assert _engine_hits(again, CACHE_CHUNK) == expected
+    assert compiled == []  # both came from the cache
+
+
+@needs_hyperscan
+def test_a_corrupt_or_symlinked_cache_entry_is_compiled_again(tmp_path: Path) -> None:
+    cache = tmp_path / "hyperscan"
+    expected = _engine_hits(HyperscanEngine(CACHE_PATTERNS, cache), CACHE_CHUNK)
+    entries = sorted(cache.glob("*.hsdb"))
+    entries[0].write_bytes(b"not a database")
+    secret = tmp_path / "elsewhere.hsdb"
+    secret.write_bytes(entries[1].read_bytes())
+    entries[1].unlink()
+    entries[1].symlink_to(secret)
+
+    again = HyperscanEngine(CACHE_PATTERNS, cache)
+
+    assert _engine_hits(again, CACHE_CHUNK) == expected
+    assert all(not path.is_symlink() for path in cache.glob("*.hsdb"))  # both rewritten
+    assert entries[0].read_bytes() != b"not a database"
+
+
+@needs_hyperscan
+def test_an_unwritable_cache_only_costs_a_compile(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache directory should be")
+    engine = HyperscanEngine(CACHE_PATTERNS, blocked / "hyperscan")
+    assert _engine_hits(engine, CACHE_CHUNK) == _engine_hits(
+        HyperscanEngine(CACHE_PATTERNS), CACHE_CHUNK
+    )

@@ -169,15 +169,14 @@ class _Scanner:
     def _scan(self, buffer: memoryview | bytes, end: int) -> None:
         """One chunk of complete lines: the active rules' hits, the watched rules' presence."""
         chunk = bytes(buffer[:end]) if isinstance(buffer, memoryview) else buffer[:end]
-        present = self.engine.present(chunk)
-        wanted = frozenset(present - self.watched)
+        found, present = self.engine.scan(chunk, self.watched)
         newlines = chunk.count(b"\n")
-        if wanted:
+        if found:
             lines = _ChunkLines(chunk, self.lines_before, newlines)
-            for rule, positions in _by_rule(self.engine.positions(chunk, wanted)).items():
+            for rule, positions in _by_rule(found).items():
                 self._keep_hits(rule, lines, positions)
         here = _Chunk(self.offset, end, self.lines_before)
-        for rule in present & self.watched:
+        for rule in present:
             self.seen_in.setdefault(rule, []).append(here)
         self.lines_before += newlines
         self.tail = (self.tail + chunk[max(0, end - TAIL_BYTES) : end])[-TAIL_BYTES:]

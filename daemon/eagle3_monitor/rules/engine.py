@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import re2
+
+from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.safe_read import ReadPolicy, read_small
 
 hyperscan: Any
 try:  # optional: a fast path where the CPU and platform have it
@@ -36,6 +41,8 @@ except ImportError:  # pragma: no cover - platform dependent
     hyperscan = None
 
 ENGINE_VARIABLE = "EAGLE3_MONITOR_ENGINE"  # "re2" forces the portable engine
+MAX_DATABASE_BYTES = 64 << 20
+MAX_CACHED_DATABASES = 64
 Buffer = bytes | bytearray | memoryview
 
 
@@ -45,6 +52,10 @@ class Engine(Protocol):
     def present(self, chunk: Buffer) -> set[int]: ...
 
     def positions(self, chunk: Buffer, rules: frozenset[int]) -> list[tuple[int, int]]: ...
+
+    def scan(
+        self, chunk: Buffer, watched: frozenset[int]
+    ) -> tuple[list[tuple[int, int]], set[int]]: ...
 
 
 # --------------------------------------------------------------------------------- RE2
@@ -62,6 +73,14 @@ class Re2Engine:
         if self.every is None:
             return set()
         return set(self.every.Match(bytes(chunk)) or [])
+
+    def scan(
+        self, chunk: Buffer, watched: frozenset[int]
+    ) -> tuple[list[tuple[int, int]], set[int]]:
+        """Positions of every rule not watched, and the watched rules present."""
+        present = self.present(chunk)
+        wanted = frozenset(present - watched)
+        return (self.positions(chunk, wanted) if wanted else []), present & watched
 
     def positions(self, chunk: Buffer, rules: frozenset[int]) -> list[tuple[int, int]]:
         search, classify, indices = self._matcher(rules)
@@ -102,49 +121,100 @@ def _re2_set(patterns: Sequence[str], options: Any) -> Any:
 
 
 class HyperscanEngine:
+    """One database per set of watched rules (the rest report every match, the watched ones
+    once per chunk), compiled on first use and kept in memory and in the user's cache
+    directory: a scan's few states cost one compile each, once per catalog."""
+
     name = "hyperscan"
 
-    def __init__(self, patterns: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], cache: Path | None = None) -> None:
         self.patterns = list(patterns)
-        single = hyperscan.HS_FLAG_SINGLEMATCH
-        self.every = self._compile(range(len(self.patterns)), single)
+        self.cache = cache
+        self._database(frozenset(), None)  # compiles the patterns now, or raises
 
     def present(self, chunk: Buffer) -> set[int]:
-        found: set[int] = set()
-        add = found.add
-
-        def on_match(rule: int, _start: int, _stop: int, _flags: int, _context: object) -> None:
-            add(rule)
-
-        database, scratch = self.every
-        database.scan(chunk, match_event_handler=on_match, scratch=scratch)
-        return found
+        return self.scan(chunk, frozenset(range(len(self.patterns))))[1]
 
     def positions(self, chunk: Buffer, rules: frozenset[int]) -> list[tuple[int, int]]:
-        found: list[tuple[int, int]] = []
-        append = found.append
+        return self.scan(chunk, frozenset(), rules)[0]
+
+    def scan(
+        self, chunk: Buffer, watched: frozenset[int], only: frozenset[int] | None = None
+    ) -> tuple[list[tuple[int, int]], set[int]]:
+        """Every match of the rules not watched, and which watched rules occur: one pass."""
+        positions: list[tuple[int, int]] = []
+        present: set[int] = set()
+        append, add = positions.append, present.add
 
         def on_match(rule: int, _start: int, stop: int, _flags: int, _context: object) -> None:
-            append((rule, max(stop - 1, 0)))
+            if rule in watched:
+                add(rule)
+            else:
+                append((rule, stop - 1 if stop else 0))
 
-        database, scratch = self._positions_database(rules)
+        database, scratch = self._database(watched, only)
         database.scan(chunk, match_event_handler=on_match, scratch=scratch)
-        return found
+        return positions, present
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one engine per catalog, few rule sets
-    def _positions_database(self, rules: frozenset[int]) -> tuple[Any, Any]:
-        return self._compile(sorted(rules), 0)
-
-    def _compile(self, indices: Sequence[int] | range, flag: int) -> tuple[Any, Any]:
-        base = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY | flag
-        database = hyperscan.Database()
-        database.compile(
-            expressions=[self.patterns[i].encode() for i in indices],
-            ids=list(indices),
-            elements=len(indices),
-            flags=[base] * len(indices),
-        )
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one engine per catalog, few states
+    def _database(self, watched: frozenset[int], only: frozenset[int] | None) -> tuple[Any, Any]:
+        indices = sorted(only if only is not None else range(len(self.patterns)))
+        base = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
+        flags = [base | (hyperscan.HS_FLAG_SINGLEMATCH if i in watched else 0) for i in indices]
+        expressions = [self.patterns[i].encode() for i in indices]
+        database = self._cached(expressions, indices, flags)
         return database, hyperscan.Scratch(database)
+
+    def _cached(self, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
+        """A compiled database, from the cache directory when an identical one is there."""
+        key = hashlib.sha256(repr((expressions, ids, flags, _version())).encode()).hexdigest()
+        path = self.cache / f"{key[:32]}.hsdb" if self.cache else None
+        if path is not None:
+            with contextlib.suppress(UnusableInputError, hyperscan.error):
+                inside = ReadPolicy(roots=(path.parent,))  # nothing planted from elsewhere
+                blob = read_small(path, MAX_DATABASE_BYTES, inside)
+                return hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+        database = hyperscan.Database()
+        database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_new(path, hyperscan.dumpb(database))
+                _prune(path.parent)
+        return database
+
+
+def _write_new(path: Path, blob: bytes) -> None:
+    """Written to a fresh private file (never through a planted symlink), then renamed."""
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(partial, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(blob)
+    partial.replace(path)
+
+
+def _prune(directory: Path, keep: int = MAX_CACHED_DATABASES) -> None:
+    """The newest `keep` databases stay; older catalogs' go."""
+    found = sorted(directory.glob("*.hsdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in found[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def _version() -> str:
+    return str(getattr(hyperscan, "__version__", "")) + str(getattr(hyperscan, "HS_VERSION", ""))
+
+
+def default_cache() -> Path | None:
+    """Where compiled databases are kept: systemd's $CACHE_DIRECTORY for the service, else
+    $XDG_CACHE_HOME/eagle3-monitor (~/.cache/…); None without either."""
+    if os.environ.get("CACHE_DIRECTORY"):
+        return Path(os.environ["CACHE_DIRECTORY"].split(":")[0]) / "hyperscan"
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        str(Path.home() / ".cache") if os.environ.get("HOME") else ""
+    )
+    return Path(base) / "eagle3-monitor" / "hyperscan" if base else None
 
 
 def best_engine(patterns: Sequence[str], options: Any) -> Engine:
@@ -152,7 +222,7 @@ def best_engine(patterns: Sequence[str], options: Any) -> Engine:
     otherwise (or when EAGLE3_MONITOR_ENGINE=re2)."""
     if hyperscan is not None and patterns and os.environ.get(ENGINE_VARIABLE, "") != "re2":
         with contextlib.suppress(Exception):  # an unsupported CPU or pattern: RE2
-            return HyperscanEngine(patterns)
+            return HyperscanEngine(patterns, default_cache())
     return Re2Engine(patterns, options)
 
 
