@@ -152,3 +152,26 @@ def test_clean_text_cuts_long_lines_with_an_ellipsis() -> None:
     text = clean_text(b"a" * 2000, limit=10)
 
     assert text == "a" * 9 + "…"
+
+
+@pytest.mark.parametrize(("start", "end"), [(0, 0), (0, 5), (3, 3_000_001), (1, 4_194_304)])
+def test_newlines_are_counted_alike_below_and_above_the_vectorised_size(
+    start: int, end: int
+) -> None:
+    data = bytearray(b"ab\ncd\r\n" * 700_000)  # 4.9 MB: several NumPy blocks and a partial one
+
+    assert scanner.count_newlines(data, start, end) == data.count(b"\n", start, end)
+
+
+def test_a_line_longer_than_the_read_buffer_grows_it_and_keeps_line_numbers(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    log = tmp_path / "long.log"
+    long_line = b"x" * (scanner.CHUNK_BYTES + scanner.CARRY_BYTES + 10)
+    log.write_bytes(b"one\n" + long_line + b" " + OOM + b"\nthree\n")
+
+    scan = scan_file(log, catalog)
+
+    assert scan.lines == 3
+    assert ("cuda-oom", 2) in rules_hit(scan)
+    assert scan.tail[-1] == (3, "three")

@@ -20,40 +20,21 @@ import click
 from eagle3_monitor import __version__
 from eagle3_monitor.config import MonitorConfig, config_path_from, load_config_and_catalog
 from eagle3_monitor.errors import MonitorError, UnusableInputError
-from eagle3_monitor.launcher.new_model import NewModelRequest, default_hf_model, new_model_yaml
-from eagle3_monitor.lint.model_config import read_model_config
-from eagle3_monitor.lint.run import lint_pipeline, lint_text
-from eagle3_monitor.monitor.poll import poll_once
 from eagle3_monitor.printable import visible
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
-from eagle3_monitor.report.lint import lint_to_json, lint_to_text
-from eagle3_monitor.report.poll import poll_to_json, poll_to_text
-from eagle3_monitor.report.rule_hits import rule_hits_to_text
-from eagle3_monitor.report.status import status_to_text
 from eagle3_monitor.report.validation import (
     validation_to_json,
     validation_to_markdown,
     validation_to_text,
 )
 from eagle3_monitor.review.layout import discover
-from eagle3_monitor.review.rerun_advice import plan_rerun
 from eagle3_monitor.review.run import review_path, validate_path
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.review.slurm_views import slurm_views
-from eagle3_monitor.rules.docs import categories_markdown
-from eagle3_monitor.rules.selftest import check_rule_samples
-from eagle3_monitor.service.logging_setup import configure_logging
-from eagle3_monitor.service.runtime import run_daemon
-from eagle3_monitor.service.status_socket import query
-from eagle3_monitor.simulate.pipeline import SubmitError, submit_pipeline
 from eagle3_monitor.simulate.task import FAILURES
-from eagle3_monitor.slack.messages import test_message
-from eagle3_monitor.slack.setup import make_transport
-from eagle3_monitor.slack.transport import BotTransport, DeliveryError, redact
 from eagle3_monitor.slurm.backend import make_backend
 from eagle3_monitor.slurm.model import SlurmView
 from eagle3_monitor.slurm.sacct import SlurmError
-from eagle3_monitor.state.store import Store
 from eagle3_monitor.validate.model import ValidationVerdict
 from eagle3_monitor.vocabulary import RunVerdict
 
@@ -76,6 +57,9 @@ _EXIT_BY_VALIDATION = {
 }
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+# LAZY: each command imports what only it uses, so `review` does not pay for the daemon, Slack,
+# the linter or the simulator at start-up (see bench/review_bench.py).
 
 config_option = click.option(
     "--config",
@@ -284,6 +268,8 @@ def rerun(  # noqa: PLR0917 - click passes every option by name
     the failed task's knob is changed where the fix is mechanical.
 
     Then: uv run launch.py --yaml rerun.yaml --yes"""
+    from eagle3_monitor.review.rerun_advice import plan_rerun  # noqa: PLC0415 - see LAZY
+
     if from_task and only_task:
         raise click.UsageError("give --from or --only, not both")
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
@@ -359,6 +345,14 @@ def new_model(  # noqa: PLR0917 - click passes every option by name
     """Write a complete hf_offline_eagle3.yaml for a model (its directory or config.json):
     backend, tensor parallelism and nodes, trust_remote_code, NVFP4, MLA, MoE draft sizing and
     tokenizer settings from its config, each with a comment saying why."""
+    from eagle3_monitor.launcher.new_model import (  # noqa: PLC0415 - see LAZY
+        NewModelRequest,
+        default_hf_model,
+        new_model_yaml,
+    )
+    from eagle3_monitor.lint.model_config import read_model_config  # noqa: PLC0415
+    from eagle3_monitor.lint.run import lint_text  # noqa: PLC0415
+
     facts = read_model_config(model)
     request = NewModelRequest(
         facts,
@@ -441,6 +435,9 @@ def lint(
     model, missing trust_remote_code, MoE draft sizes, unknown scripts, allow_to_fail, limits.
 
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 unusable input."""
+    from eagle3_monitor.lint.run import lint_pipeline  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.report.lint import lint_to_json, lint_to_text  # noqa: PLC0415
+
     report = lint_pipeline(pipeline_yaml, model_config, launcher_dir)
     if output_format == "json":
         click.echo(json.dumps(lint_to_json(report), indent=2, ensure_ascii=False))
@@ -462,6 +459,10 @@ def poll(once: bool, as_json: bool, config_file: Path | None) -> None:
 
     Exit status: 0 polled, 1 Slurm could not be asked (the states shown may be stale),
     2 bad configuration."""
+    from eagle3_monitor.monitor.poll import poll_once  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.report.poll import poll_to_json, poll_to_text  # noqa: PLC0415
+    from eagle3_monitor.state.store import Store  # noqa: PLC0415
+
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     config = loaded.config
     backend = make_backend(config.slurm.backend, config.sacct_settings())
@@ -488,6 +489,9 @@ def check_config(file: Path | None, skip_secrets: bool, config_file: Path | None
     """Check a config file: the schema (every error at once, as file:line:column), its rules
     against their own samples, and that its secret references resolve (nothing is printed of
     them). Exit status 0 fine, 2 errors."""
+    from eagle3_monitor.rules.selftest import check_rule_samples  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.slack.setup import make_transport  # noqa: PLC0415
+
     path = file or config_path_from(config_file)
     loaded, catalog = load_config_and_catalog(path)
     config = loaded.config
@@ -516,6 +520,10 @@ def check_config(file: Path | None, skip_secrets: bool, config_file: Path | None
 def notify_test(config_file: Path | None) -> None:
     """Check the Slack setup: auth.test with the bot token, then a test message to the default
     channel (with the console notifier: print it). Exit status 0 delivered, 1 refused."""
+    from eagle3_monitor.slack.messages import test_message  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.slack.setup import make_transport  # noqa: PLC0415
+    from eagle3_monitor.slack.transport import BotTransport, DeliveryError, redact  # noqa: PLC0415
+
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     slack = loaded.config.slack
     transport = make_transport(slack)
@@ -544,6 +552,9 @@ def run(config_file: Path | None, log_json: bool | None) -> None:
     """Run the monitor as a service (systemd Type=notify): poll Slurm, review finished jobs,
     post to Slack, answer `eagle3-monitor status`. SIGTERM/SIGINT stop it, SIGHUP reloads the
     config. Exit status: 0 stopped cleanly, 2 bad configuration, 3 startup failed."""
+    from eagle3_monitor.service.logging_setup import configure_logging  # noqa: PLC0415
+    from eagle3_monitor.service.runtime import run_daemon  # noqa: PLC0415 - see LAZY
+
     path = config_path_from(config_file)
     try:
         loaded, _ = load_config_and_catalog(path)
@@ -575,6 +586,9 @@ def status(  # noqa: PLR0917 - click passes every option by name
     its latest review.
 
     Exit status: 0 answered, 2 no such run, a bad config, or no daemon answering."""
+    from eagle3_monitor.report.status import status_to_text  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.service.status_socket import query  # noqa: PLC0415
+
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     path = loaded.config.socket_path()
     try:
@@ -610,6 +624,8 @@ def status(  # noqa: PLR0917 - click passes every option by name
 def simulate(root: Path, failure: str | None, job_base: str, pace: float) -> None:
     """Submit a simulated EAGLE3 pipeline (four afterok-chained Slurm jobs writing the real
     layout, logs and artifacts) under ROOT/cicd_<epoch>; prints the experiment dir and job ids."""
+    from eagle3_monitor.simulate.pipeline import SubmitError, submit_pipeline  # noqa: PLC0415
+
     failures = {}
     if failure:
         task, _, kind = failure.partition(":")
@@ -642,6 +658,9 @@ def rules_test(logs: tuple[Path, ...], config_file: Path | None) -> None:
     show what each rule matched in them (count and first lines) and how each was judged.
 
     Exit status: 0 all samples pass (or the logs were read), 1 a sample failed, 2 bad input."""
+    from eagle3_monitor.report.rule_hits import rule_hits_to_text  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.rules.selftest import check_rule_samples  # noqa: PLC0415
+
     loaded, catalog = load_config_and_catalog(config_path_from(config_file))
     if logs:
         for log in logs:
@@ -686,6 +705,8 @@ def rules_list(config_file: Path | None) -> None:
 @one_line_errors
 def rules_docs(config_file: Path | None) -> None:
     """Print docs/categories.md: every category, its meaning, its rules and example lines."""
+    from eagle3_monitor.rules.docs import categories_markdown  # noqa: PLC0415 - see LAZY
+
     _, catalog = load_config_and_catalog(config_path_from(config_file))
     click.echo(categories_markdown(catalog), nl=False)
 

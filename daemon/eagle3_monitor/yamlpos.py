@@ -16,6 +16,7 @@ KeyPath = tuple[str | int, ...]
 MAX_YAML_BYTES = 4 << 20
 MAX_YAML_NODES = 200_000
 MAX_YAML_DEPTH = 64
+_COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where built
 
 
 @dataclass
@@ -67,7 +68,7 @@ def parse_located(text: str, source: str) -> LocatedDocument:
     """Parse YAML text. Aliases are expanded at most MAX_YAML_NODES nodes and nesting at most
     MAX_YAML_DEPTH levels deep, so an alias bomb or a 900-level document is a one-line error."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -78,11 +79,16 @@ def parse_located(text: str, source: str) -> LocatedDocument:
         raise ConfigError(f"{source}: nested too deeply to be a config") from None
     document = LocatedDocument(data=None, source=source)
     if node is not None:
-        document.data = _construct(node, (), document, source)
+        loader = yaml.SafeLoader("")
+        try:
+            document.data = _construct(node, (), document, loader)
+        finally:
+            loader.dispose()
     return document
 
 
-def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, source: str) -> Any:
+def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, loader: Any) -> Any:
+    source = document.source
     document.nodes += 1
     if document.nodes > MAX_YAML_NODES or len(path) > MAX_YAML_DEPTH:
         line = node.start_mark.line + 1
@@ -100,19 +106,16 @@ def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, source
             mark = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             positions[(*path, key)] = mark
             document.keys[(*path, str(key))] = mark
-            result[str(key)] = _construct(value_node, (*path, str(key)), document, source)
+            result[str(key)] = _construct(value_node, (*path, str(key)), document, loader)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, (*path, index), document, source)
+            _construct(item, (*path, index), document, loader)
             for index, item in enumerate(node.value)
         ]
     document.scalars[path] = str(node.value)
-    loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError as error:
         line, column = positions[path]
         raise ConfigError(f"{source}:{line}:{column}: {error}") from None
-    finally:
-        loader.dispose()

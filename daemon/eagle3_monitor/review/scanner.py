@@ -26,7 +26,7 @@ from eagle3_monitor.rules.engine import line_bounds
 from eagle3_monitor.rules.model import RuleKind
 from eagle3_monitor.safe_read import ReadPolicy, open_checked
 
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 16 << 20
 MAX_TEXT_CHARS = 500
 FIRST_HITS_KEPT = 20
@@ -34,6 +34,9 @@ LAST_HITS_KEPT = 20
 TAIL_LINES = 25
 TAIL_BYTES = 64 << 10
 KEPT_LINE_BYTES = 16 << 10
+NUMPY_FROM_BYTES = 1 << 20
+NEWLINE = 10
+CARRY_BYTES = 1 << 20  # room for the unfinished line carried into the next read
 MAX_SCAN_SECONDS = 120.0  # per file: a 10 GB log cannot hold a review (or the daemon) for long
 
 _HIDDEN_BY_BENIGN = {RuleKind.ERROR, RuleKind.SYMPTOM, RuleKind.EXCEPTION, RuleKind.TERMINATION}
@@ -129,10 +132,9 @@ class _Scanner:
         """Read `stream` to the end, scanning complete lines as they arrive. Past `deadline`
         (time.monotonic) the rest is skipped but for its last TAIL_BYTES, so the exit trailer
         and the last errors are still seen (`skipped` says how much was not read)."""
-        buffer = bytearray(CHUNK_BYTES + MAX_LINE_BYTES)
-        view = memoryview(buffer)
+        buffer = bytearray(CHUNK_BYTES + CARRY_BYTES)  # grows only for a line this long
         filled = 0  # bytes of an unfinished line carried over from the last read
-        while read := stream.readinto(view[filled : filled + CHUNK_BYTES]):
+        while read := _read_into(stream, buffer, filled):
             if deadline is not None and time.monotonic() > deadline and self._skip_to_tail(stream):
                 filled = 0
                 continue
@@ -140,17 +142,16 @@ class _Scanner:
             end = filled + read
             cut = max(buffer.rfind(b"\n", filled, end), buffer.rfind(b"\r", filled, end)) + 1
             if cut == 0:
-                if end + CHUNK_BYTES <= len(buffer):
+                if end <= MAX_LINE_BYTES:
                     filled = end
                     continue
                 cut = end  # a line longer than MAX_LINE_BYTES: cut it here
-            self._scan(view, cut)
-            buffer[: end - cut] = view[cut:end]
+            self._scan(buffer, cut)
+            buffer[: end - cut] = buffer[cut:end]
             filled = end - cut
         if filled:
-            self._scan(view, filled)
+            self._scan(buffer, filled)
             self.lines_before += 1
-        view.release()
         self._find_last_hits(stream)
 
     def _skip_to_tail(self, stream: RawIOBase) -> bool:
@@ -166,13 +167,14 @@ class _Scanner:
         self.offset = target
         return True
 
-    def _scan(self, buffer: memoryview | bytes, end: int) -> None:
-        """One chunk of complete lines: the active rules' hits, the watched rules' presence."""
-        chunk = bytes(buffer[:end]) if isinstance(buffer, memoryview) else buffer[:end]
-        found, present = self.engine.scan(chunk, self.watched)
-        newlines = chunk.count(b"\n")
+    def _scan(self, chunk: bytearray | bytes, end: int) -> None:
+        """One chunk of complete lines, chunk[:end] (scanned in place, never copied): the
+        active rules' hits, the watched rules' presence."""
+        with memoryview(chunk)[:end] as lines_in_chunk:
+            found, present = self.engine.scan(lines_in_chunk, self.watched)
+        newlines = count_newlines(chunk, 0, end)
         if found:
-            lines = _ChunkLines(chunk, self.lines_before, newlines)
+            lines = _ChunkLines(chunk, end, self.lines_before, newlines)
             for rule, positions in _by_rule(found).items():
                 self._keep_hits(rule, lines, positions)
         here = _Chunk(self.offset, end, self.lines_before)
@@ -219,7 +221,7 @@ class _Scanner:
             if start == last_start:
                 continue  # another match on the same line
             last_start = start
-            line = lines.chunk[start:end]
+            line = bytes(lines.chunk[start:end])
             if hidden_by_benign and self.catalog.is_benign(line):
                 continue
             if compiled.pattern.search(line) is None:
@@ -240,7 +242,9 @@ class _Scanner:
             if not rules:
                 continue
             data = _read_at(stream, chunk)
-            lines = _ChunkLines(data, chunk.lines_before, data.count(b"\n"))
+            lines = _ChunkLines(
+                data, len(data), chunk.lines_before, count_newlines(data, 0, len(data))
+            )
             for rule, positions in _by_rule(self.engine.positions(data, rules)).items():
                 walked = self._walk(rule, lines, positions, wanted[rule], backward=True)
                 late[rule][:0] = [(number, line) for number, line, _ in walked]
@@ -269,8 +273,10 @@ class _ChunkLines:
     """Line numbers of positions in one chunk, counted from whichever end is nearer to the
     lines asked about: walking forward from the chunk's start, or back from its end."""
 
-    def __init__(self, chunk: bytes, lines_before: int, newlines: int) -> None:
-        self.chunk, self.end = chunk, len(chunk)
+    def __init__(
+        self, chunk: bytearray | bytes, end: int, lines_before: int, newlines: int
+    ) -> None:
+        self.chunk, self.end = chunk, end
         self.lines_before, self.newlines = lines_before, newlines
         self._forward_at = self._forward_count = 0
         self._backward_at, self._backward_count = self.end, 0
@@ -291,8 +297,22 @@ class _ChunkLines:
     def _between(self, low: int, high: int) -> int:
         """Newlines in [low, high), negative when the range runs backwards."""
         if low <= high:
-            return self.chunk.count(b"\n", low, high)
-        return -self.chunk.count(b"\n", high, low)
+            return count_newlines(self.chunk, low, high)
+        return -count_newlines(self.chunk, high, low)
+
+
+def count_newlines(data: bytearray | bytes, start: int, end: int) -> int:
+    """`\\n` in data[start:end]: bytes.count below a megabyte, NumPy's vectorised compare in
+    megabyte blocks above (3x faster, and the temporary stays a megabyte)."""
+    if end - start < NUMPY_FROM_BYTES:
+        return data.count(b"\n", start, end)
+    import numpy  # noqa: PLC0415 - only a large scan pays for the import
+
+    array = numpy.frombuffer(data, numpy.uint8, count=end - start, offset=start)
+    return sum(
+        int(numpy.count_nonzero(array[block : block + NUMPY_FROM_BYTES] == NEWLINE))
+        for block in range(0, end - start, NUMPY_FROM_BYTES)
+    )
 
 
 def _by_rule(positions: list[tuple[int, int]]) -> dict[int, list[int]]:
@@ -305,13 +325,24 @@ def _by_rule(positions: list[tuple[int, int]]) -> dict[int, list[int]]:
     return grouped
 
 
-def _read_at(stream: RawIOBase, chunk: _Chunk) -> bytes:
+def _read_into(stream: RawIOBase, buffer: bytearray, filled: int) -> int:
+    """Read up to CHUNK_BYTES after the `filled` carried-over bytes, growing the buffer only
+    when a long line needs the room (its pages are touched only then)."""
+    if len(buffer) < filled + CHUNK_BYTES:
+        buffer.extend(bytes(filled + CHUNK_BYTES - len(buffer)))
+    with memoryview(buffer)[filled : filled + CHUNK_BYTES] as free:
+        return stream.readinto(free) or 0
+
+
+def _read_at(stream: RawIOBase, chunk: _Chunk) -> bytearray:
     stream.seek(chunk.offset)
     data = bytearray(chunk.length)
-    view, filled = memoryview(data), 0
-    while filled < chunk.length and (read := stream.readinto(view[filled:])):
-        filled += read
-    return bytes(data[:filled])
+    filled = 0
+    with memoryview(data) as view:
+        while filled < chunk.length and (read := stream.readinto(view[filled:])):
+            filled += read
+    del data[filled:]
+    return data
 
 
 def _excerpt(line: bytes, match_at: int) -> bytes:

@@ -78,6 +78,7 @@ class Re2Engine:
         self, chunk: Buffer, watched: frozenset[int]
     ) -> tuple[list[tuple[int, int]], set[int]]:
         """Positions of every rule not watched, and the watched rules present."""
+        chunk = bytes(chunk)  # RE2 searches bytes; Hyperscan reads the buffer in place
         present = self.present(chunk)
         wanted = frozenset(present - watched)
         return (self.positions(chunk, wanted) if wanted else []), present & watched
