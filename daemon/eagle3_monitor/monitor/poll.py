@@ -1,10 +1,19 @@
 """One poll cycle: ask Slurm (one batched sacct per question), record what changed.
 
 1. Discovery: jobs of the watched users since the last poll's watermark (minus an overlap), with
-   the launcher's naming. 2. Tracked jobs not yet final, by id (a job cancelled while pending
-   on a dependency is missing from time windows). 3. Each job is grouped into its pipeline run,
-   its logs found, its state recorded; a state counts as final once it is terminal, its End is
-   known and no requeue follows.
+   the launcher's naming. sacct given -S, -E and every state lists the jobs that were in one of
+   them during the window: jobs that ended since the last poll, and every job still pending or
+   running however long ago it started. 2. Tracked jobs not yet final, by id (a job cancelled
+   while pending on a dependency is missing from time windows). 3. Each new or changed job is
+   grouped into its pipeline run, its logs found, its state recorded; a state counts as final
+   once it is terminal, its End is known and no requeue follows.
+
+A poll costs what changed: the poll's memory (`PollMemory`, kept per store) holds what the last
+poll saw of each job (Slurm's fields, the controller's view, the stamp of the directories its
+logs may appear in), so a job seen unchanged is passed over without a database read, a directory
+listing or a write; final jobs are skipped outright. What remains is read in ONE batched query,
+and only values that differ are written. A restarted daemon starts with an empty memory: its
+first poll compares every job with the database instead, and writes nothing that is the same.
 
 Slurm is asked with no database lock held (a sacct that hangs for its whole timeout must not
 stall `status`), logs are looked for outside it too, and everything one poll writes is one short
@@ -16,22 +25,25 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from eagle3_monitor.monitor.discovery import (
     PipelineTaskName,
-    experiment_dir_of,
-    find_logs,
+    experiment_dir_text,
+    locate_logs,
     match_job_name,
+    stamp_of,
 )
 from eagle3_monitor.roles import role_from_batch_log
 from eagle3_monitor.slurm.backend import SlurmBackend
-from eagle3_monitor.slurm.model import JobRecord
+from eagle3_monitor.slurm.model import JobKey, JobRecord
 from eagle3_monitor.slurm.sacct import LiveJob, SlurmError
-from eagle3_monitor.state.store import Store, StoredRun, Transition
+from eagle3_monitor.state.store import JobUpdate, Store, StoredJob, StoredRun, Transition, now_iso
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX
 
 WATERMARK = "sacct-discovery"
 RUN_GROUPING_WINDOW = timedelta(hours=12)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class PollResult:
     started: datetime
     finished: datetime | None = None
     jobs_seen: int = 0
+    jobs_examined: int = 0  # new or changed: grouped, logs looked for, compared with the store
     transitions: list[Transition] = field(default_factory=list)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -57,66 +70,99 @@ class PollResult:
 
 
 @dataclass(frozen=True)
+class _Seen:
+    """What a poll saw of a job that is not final: it is unchanged while these are."""
+
+    fingerprint: tuple[object, ...]
+    live: LiveJob | None
+    places: tuple[str, ...]
+    stamp: tuple[int, ...]
+
+    def unchanged(self, record: JobRecord, live: LiveJob | None) -> bool:
+        return (
+            self.fingerprint == _fingerprint(record)
+            and self.live == live
+            and stamp_of(self.places) == self.stamp
+        )
+
+
+@dataclass
+class PollMemory:
+    """The last poll's view of the jobs it was answered about: final jobs, and for the others
+    what `_Seen` says. Only jobs of the latest answer are kept, so it follows the window."""
+
+    final: set[JobKey] = field(default_factory=set)
+    seen: dict[JobKey, _Seen] = field(default_factory=dict)
+
+
+_MEMORIES: WeakKeyDictionary[Store, PollMemory] = WeakKeyDictionary()
+
+
+def memory_of(store: Store) -> PollMemory:
+    """The poll memory that lives as long as this open store (a new process starts empty)."""
+    memory = _MEMORIES.get(store)
+    if memory is None:
+        memory = _MEMORIES[store] = PollMemory()
+    return memory
+
+
+@dataclass(frozen=True)
 class _Planned:
     """One job to record: what Slurm said and what was found on disk for it."""
 
     record: JobRecord
     task: PipelineTaskName
-    experiment: Path | None
+    existing: StoredJob | None
+    experiment: str | None  # as str(Path) spells it
     upstream: str | None
     logs: list[str]
     final: bool
     detail: dict[str, object]
     role: str | None
+    seen: _Seen
 
 
 def poll_once(
-    backend: SlurmBackend, store: Store, settings: WatchSettings, now: datetime | None = None
+    backend: SlurmBackend,
+    store: Store,
+    settings: WatchSettings,
+    now: datetime | None = None,
+    memory: PollMemory | None = None,
 ) -> PollResult:
     """Never raises for Slurm trouble: a failed sacct is the result's `error`, nothing recorded,
-    the watermark unchanged, so the next poll catches up."""
+    the watermark unchanged, so the next poll catches up. `memory` defaults to the store's."""
     started = now or datetime.now(UTC)
     result = PollResult(started)
+    memory = memory if memory is not None else memory_of(store)
     pattern = re.compile(settings.job_name_pattern)
     mark = store.watermark(WATERMARK)
-    unfinished = [job.job_id for job in store.unfinished_jobs()]
+    unfinished = store.unfinished_job_ids()
     try:
-        discovered = _discover(backend, mark, settings, started, pattern)
+        discovered = _discover(backend, mark, settings, started)
         tracked = backend.jobs_by_id(unfinished) if unfinished else []
         live = _live(backend, result)
     except SlurmError as error:
         result.error = str(error)
         result.finished = datetime.now(UTC)
         return result
-    planned = []
-    for record in _unique(discovered + tracked):
-        task = match_job_name(record.name, pattern)
-        if task is None:
-            continue
-        result.jobs_seen += 1
-        plan = _plan(store, record, task, live.get(record.job_id), settings)
-        if plan is not None:
-            planned.append(plan)
+    following = PollMemory()
+    changed = _changed(_unique(discovered, tracked), pattern, live, memory, following, result)
+    planned = _plans(store, changed, live, settings, following)
+    result.jobs_examined = len(changed)
     with store.transaction():
-        for plan in planned:
-            transition = _record(store, plan)
-            if transition is not None:
-                result.transitions.append(transition)
+        result.transitions = _Writer(store, now_iso()).record(planned)
         store.set_watermark(WATERMARK, started.isoformat())
+    _remember(planned, following)
+    memory.final, memory.seen = following.final, following.seen
     result.finished = datetime.now(UTC)
     return result
 
 
 def _discover(
-    backend: SlurmBackend,
-    mark: str | None,
-    settings: WatchSettings,
-    now: datetime,
-    pattern: re.Pattern[str],
+    backend: SlurmBackend, mark: str | None, settings: WatchSettings, now: datetime
 ) -> list[JobRecord]:
     since = datetime.fromisoformat(mark) if mark else now - settings.lookback
-    records = backend.jobs_since((since - settings.overlap).astimezone())
-    return [record for record in records if pattern.match(record.name)]
+    return backend.jobs_since((since - settings.overlap).astimezone())
 
 
 def _live(backend: SlurmBackend, result: PollResult) -> dict[str, LiveJob]:
@@ -128,60 +174,201 @@ def _live(backend: SlurmBackend, result: PollResult) -> dict[str, LiveJob]:
         return {}
 
 
-def _unique(records: list[JobRecord]) -> list[JobRecord]:
+def _unique(discovered: list[JobRecord], tracked: list[JobRecord]) -> dict[JobKey, JobRecord]:
     """One record per job; the one with steps (from the by-id query) wins."""
-    by_key: dict[object, JobRecord] = {}
-    for record in records:
-        current = by_key.get(record.key)
-        if current is None or (record.steps and not current.steps):
-            by_key[record.key] = record
-    return sorted(
-        by_key.values(), key=lambda r: (r.key.submit or datetime.min.replace(tzinfo=UTC), r.job_id)
-    )
+    by_key: dict[JobKey, JobRecord] = {}
+    for records in (discovered, tracked):
+        for record in records:
+            current = by_key.get(record.key)
+            if current is None or (record.steps and not current.steps):
+                by_key[record.key] = record
+    return by_key
+
+
+def _fingerprint(record: JobRecord) -> tuple[object, ...]:
+    """The record's values the poll stores or acts on (its steps are detail)."""
+    return (
+        record.display_id, record.name, record.raw_state, record.exit_code, record.signal,
+        record.start, record.end, record.user, record.work_dir, record.reason, record.stdout,
+    )  # fmt: skip
+
+
+def _changed(  # noqa: PLR0917 - one pass over the answer, its inputs and outputs
+    answer: dict[JobKey, JobRecord],
+    pattern: re.Pattern[str],
+    live: dict[str, LiveJob],
+    memory: PollMemory,
+    following: PollMemory,
+    result: PollResult,
+) -> list[tuple[JobRecord, PipelineTaskName]]:
+    """The pipeline jobs that are new or changed since the last poll, in submit order;
+    `following` gets what stays the same."""
+    changed = []
+    for key, record in answer.items():
+        task = match_job_name(record.name, pattern)
+        if task is None:
+            continue
+        result.jobs_seen += 1
+        if key in memory.final:
+            following.final.add(key)
+            continue
+        seen = memory.seen.get(key)
+        if seen is not None and seen.unchanged(record, live.get(record.job_id)):
+            following.seen[key] = seen
+            continue
+        changed.append((record, task))
+    changed.sort(key=lambda item: (item[0].key.submit or _EARLIEST, item[0].job_id))
+    return changed
+
+
+def _plans(
+    store: Store,
+    changed: list[tuple[JobRecord, PipelineTaskName]],
+    live: dict[str, LiveJob],
+    settings: WatchSettings,
+    following: PollMemory,
+) -> list[_Planned]:
+    """What to record for the changed jobs: one batched read of them, then the disk."""
+    stored = store.jobs_by_keys(record.key for record, _ in changed) if changed else {}
+    planned = []
+    for record, task in changed:
+        existing = stored.get(record.key)
+        if existing is not None and existing.final:
+            following.final.add(record.key)  # a final state never changes: no look again
+            continue
+        planned.append(_plan(existing, record, task, live.get(record.job_id), settings))
+    return planned
 
 
 def _plan(
-    store: Store,
+    existing: StoredJob | None,
     record: JobRecord,
     task: PipelineTaskName,
     live: LiveJob | None,
     settings: WatchSettings,
-) -> _Planned | None:
+) -> _Planned:
     """What to record for one job; looks at the disk, writes nothing."""
-    stored = store.job(record.key.cluster, record.job_id, record.key.submit)
-    if stored is not None and stored.final:
-        return None  # a final state never changes: nothing to look up again
     reported = [path for path in (record.stdout, live.stdout if live else None) if path]
-    if stored is not None:  # scontrol forgets a job minutes after it ends: keep what it said
-        reported += [path for path in stored.log_paths if path not in reported]
-    experiment = experiment_dir_of(*reported, record.work_dir)
-    logs = find_logs(record.job_id, task, experiment, reported, settings.experiment_roots)
+    if existing is not None:  # scontrol forgets a job minutes after it ends: keep what it said
+        reported += [path for path in existing.log_paths if path not in reported]
+    experiment = experiment_dir_text(*reported, record.work_dir)
+    found = locate_logs(record.job_id, task, experiment, reported, settings.experiment_roots)
     detail: dict[str, object] = {"raw_state": record.raw_state, "exit_code": record.exit_code}
     if live is not None and live.reason:
         detail["reason"] = live.reason
     return _Planned(
         record=record,
         task=task,
+        existing=existing,
         experiment=experiment,
         upstream=_upstream_job_id(live),
-        logs=logs,
+        logs=found.paths,
         final=record.is_final(still_queued=bool(live and live.queued)),
         detail=detail,
-        role=stored.role if stored and stored.role else _role(logs, task.index),
+        role=existing.role if existing and existing.role else _role(found.paths, task.index),
+        seen=_Seen(_fingerprint(record), live, found.places, found.stamp),
     )
 
 
-def _record(store: Store, plan: _Planned) -> Transition | None:
-    run = _run_for(store, plan.record, plan.task, plan.experiment, plan.upstream)
-    return store.record_job(
-        plan.record,
-        run_id=run.id,
-        task_index=plan.task.index,
-        log_paths=plan.logs,
-        final=plan.final,
-        detail=plan.detail,
-        role=plan.role,
-    )
+def _remember(planned: list[_Planned], following: PollMemory) -> None:
+    """After the commit: what this poll recorded is what the next one compares with."""
+    for plan in planned:
+        if plan.final:
+            following.final.add(plan.record.key)
+        else:
+            following.seen[plan.record.key] = plan.seen
+
+
+class _Writer:
+    """Records one poll's plans inside its transaction: each new job's run first (runs made
+    and jobs placed by this poll are remembered, as the store has not seen them yet), then
+    every job in one batched write."""
+
+    def __init__(self, store: Store, stamp: str) -> None:
+        self.store = store
+        self.stamp = stamp
+        self.runs: dict[str, StoredRun] = {}
+        self.run_of_job: dict[tuple[str, str], int] = {}
+        self.taken: dict[int, set[int]] = {}
+
+    def record(self, planned: list[_Planned]) -> list[Transition]:
+        changes = []
+        for plan in planned:
+            existing = plan.existing
+            run_id = existing.run_id if existing is not None else None
+            if run_id is None:
+                run_id = self._run_for(plan).id
+            self.run_of_job[plan.record.key.cluster, plan.record.job_id] = run_id
+            self.taken.setdefault(run_id, set()).add(plan.task.index)
+            update = JobUpdate(
+                plan.record, run_id, plan.task.index, plan.logs, plan.final, plan.detail,
+                plan.role,
+            )  # fmt: skip
+            changes.append((update, existing))
+        return self.store.write_jobs(changes, self.stamp)
+
+    def _run_for(self, plan: _Planned) -> StoredRun:
+        """Runs are keyed by their experiment dir; without one, a job joins the run of the job
+        it depends on, else the newest run of its base that lacks its task index and began
+        shortly before (job base, user and submit time)."""
+        record, task, experiment = plan.record, plan.task, plan.experiment
+        cluster = record.key.cluster
+        chained = self._chained(cluster, plan.upstream) if experiment is None else None
+        if chained is not None:
+            return chained
+        if experiment is not None:
+            return self._run(f"{cluster}:{experiment}", record, task, experiment)
+        return self._run_of_base(record, task) or self._run(
+            f"{cluster}:{task.base}:{_stamp(record)}", record, task, None
+        )
+
+    def _chained(self, cluster: str, upstream: str | None) -> StoredRun | None:
+        if not upstream:
+            return None
+        run_id = self.run_of_job.get((cluster, upstream))
+        return (
+            self.store.run(run_id)
+            if run_id is not None
+            else self.store.run_of_job(cluster, upstream)
+        )
+
+    def _run(
+        self, run_key: str, record: JobRecord, task: PipelineTaskName, experiment: str | None
+    ) -> StoredRun:
+        run = self.runs.get(run_key)
+        if run is None:
+            run = self.runs[run_key] = self.store.create_run(
+                run_key,
+                record.key.cluster,
+                task.base,
+                experiment_dir=experiment,
+                experiment_id=experiment.rsplit("/", 1)[-1] if experiment else None,
+                user=record.user,
+                first_submit=record.key.submit,
+            )
+        return run
+
+    def _run_of_base(self, record: JobRecord, task: PipelineTaskName) -> StoredRun | None:
+        """The newest run of the job's base and user that began at most RUN_GROUPING_WINDOW
+        before it and has no job of its task index yet."""
+        submit = record.key.submit
+        for run in self.store.recent_runs_for_base(record.key.cluster, task.base, record.user):
+            first = datetime.fromisoformat(run.first_submit) if run.first_submit else None
+            taken = {job.task_index for job in self.store.jobs_of_run(run.id)}
+            taken |= self.taken.get(run.id, set())
+            if (
+                first
+                and submit
+                and timedelta(0) <= submit - first <= RUN_GROUPING_WINDOW
+                and task.index not in taken
+            ):
+                return run
+        return None
+
+
+def _stamp(record: JobRecord) -> str:
+    submit = record.key.submit
+    return submit.isoformat() if submit else record.job_id
 
 
 def _role(logs: list[str], index: int) -> str | None:
@@ -200,54 +387,3 @@ def _upstream_job_id(live: LiveJob | None) -> str | None:
     """The job this one waits for (`afterok:123(unfulfilled)`), while the controller knows."""
     match = _DEPENDENCY_JOB.search(live.dependency or "") if live else None
     return match.group("job") if match else None
-
-
-def _run_for(
-    store: Store,
-    record: JobRecord,
-    task: PipelineTaskName,
-    experiment: Path | None,
-    upstream: str | None,
-) -> StoredRun:
-    """Runs are keyed by their experiment dir; without one, a job joins the run of the job it
-    depends on, else the newest run of its base that lacks its task index and began shortly
-    before (job base, user and submit time)."""
-    cluster = record.key.cluster
-    existing = store.job(cluster, record.job_id, record.key.submit)
-    known = store.run(existing.run_id) if existing and existing.run_id is not None else None
-    if known is not None:
-        return known
-    chained = store.run_of_job(cluster, upstream) if upstream and experiment is None else None
-    if chained is not None:
-        return chained
-    if experiment is not None:
-        return store.create_run(
-            f"{cluster}:{experiment}",
-            cluster,
-            task.base,
-            experiment_dir=str(experiment),
-            experiment_id=experiment.name,
-            user=record.user,
-            first_submit=record.key.submit,
-        )
-    submit = record.key.submit
-    for run in store.recent_runs_for_base(cluster, task.base, record.user):
-        first = datetime.fromisoformat(run.first_submit) if run.first_submit else None
-        taken = {job.task_index for job in store.jobs_of_run(run.id)}
-        if (
-            first
-            and submit
-            and timedelta(0) <= submit - first <= RUN_GROUPING_WINDOW
-            and task.index not in taken
-        ):
-            return run
-    stamp = submit.isoformat() if submit else record.job_id
-    return store.create_run(
-        f"{cluster}:{task.base}:{stamp}",
-        cluster,
-        task.base,
-        experiment_dir=None,
-        experiment_id=None,
-        user=record.user,
-        first_submit=submit,
-    )

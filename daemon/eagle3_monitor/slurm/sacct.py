@@ -8,7 +8,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
@@ -156,6 +156,7 @@ class SacctBackend:
         self.commands = CommandRunner()
         self.run: Runner = runner or self.commands
         self._version: tuple[int, int] | None = None
+        self._rows = RowCache()  # lines parsed before, not parsed again
 
     def close(self) -> None:
         """Stop: kill any sacct/scontrol still running."""
@@ -216,7 +217,7 @@ class SacctBackend:
         done = self.run(command, self.settings.timeout)
         if done.returncode != 0:
             raise SlurmError(f"sacct failed (exit {done.returncode}): {_first_line(done)}")
-        return parse_sacct(done.stdout, fields)
+        return parse_sacct(done.stdout, fields, self._rows)
 
     def _scope(self) -> list[str]:
         settings = self.settings
@@ -258,68 +259,128 @@ def parse_exit_code(text: str) -> tuple[int | None, int | None]:
     return (int(code) if code.isdigit() else None, int(signal) if signal.isdigit() else None)
 
 
-def parse_sacct(text: str, fields: Sequence[str]) -> list[JobRecord]:
+class RowCache:
+    """Allocation lines already parsed, by their text: a line sacct prints again unchanged is
+    not parsed again. Holds about the lines of the last few answers (it is cut back to the
+    latest answer's lines when it grows past four times that), so it follows the window.
+
+    The records it hands out are shared between answers: callers must not change them."""
+
+    def __init__(self) -> None:
+        self.fields: tuple[str, ...] = ()
+        self.records: dict[str, JobRecord] = {}
+        self.steps: dict[str, tuple[str, JobStep]] = {}
+        self.parser = _RowParser(())
+
+    def for_fields(self, fields: Sequence[str]) -> RowCache:
+        """A line means what the asked-for fields say: other fields, a fresh start."""
+        if tuple(fields) != self.fields:
+            self.fields, self.records, self.steps = tuple(fields), {}, {}
+            self.parser = _RowParser(fields)
+        return self
+
+    def parsed(self, line: str) -> JobRecord | tuple[str, JobStep]:
+        """The line's record, or (its owner's JobID, the step) for a step line."""
+        record = self.records.get(line)
+        if record is not None:
+            return record
+        step = self.steps.get(line)
+        if step is not None:
+            return step
+        parsed = self.parser.parse(line)
+        if isinstance(parsed, JobRecord):
+            self.records[line] = parsed
+        else:
+            self.steps[line] = parsed
+        return parsed
+
+    def keep_only(self, lines: set[str]) -> None:
+        self.records = {line: r for line, r in self.records.items() if line in lines}
+        self.steps = {line: s for line, s in self.steps.items() if line in lines}
+
+
+def parse_sacct(text: str, fields: Sequence[str], cache: RowCache | None = None) -> list[JobRecord]:
     """Allocation lines become records; step lines (`123.batch`) attach to theirs. Fields are
-    matched by position against the list that was asked for."""
+    matched by position against the list that was asked for. With a `cache`, a line parsed
+    before is not parsed again."""
+    cache = (cache or RowCache()).for_fields(fields)
     records: dict[str, JobRecord] = {}
-    order: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        values = dict(
-            zip(fields, line.split(DELIMITER if DELIMITER in line else "|"), strict=False)
-        )
-        display = values.get("JobID", "")
+    steps: dict[str, list[JobStep]] = {}
+    lines = [line for line in text.splitlines() if line and not line.isspace()]
+    for line in lines:
+        parsed = cache.parsed(line)
+        if isinstance(parsed, JobRecord):
+            records[parsed.display_id] = parsed  # a later line for the same job wins
+            steps.pop(parsed.display_id, None)
+        elif parsed[0] in records:
+            steps.setdefault(parsed[0], []).append(parsed[1])
+    if len(cache.records) + len(cache.steps) > 4 * len(lines) + 1000:
+        cache.keep_only(set(lines))
+    return [
+        replace(record, steps=steps[display]) if display in steps else record
+        for display, record in records.items()
+    ]
+
+
+class _RowParser:
+    """One line of `sacct --parsable2` by field position (a field not asked for reads as
+    empty)."""
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.width = len(fields)
+        position = {name: index for index, name in enumerate(fields)}
+        missing = self.width  # the empty value appended to every row
+
+        def at(name: str) -> int:
+            return position.get(name, missing)
+
+        self.job_id, self.raw_id, self.name = at("JobID"), at("JobIDRaw"), at("JobName")
+        self.state, self.exit, self.submit = at("State"), at("ExitCode"), at("Submit")
+        self.start, self.end, self.user = at("Start"), at("End"), at("User")
+        self.work_dir, self.partition, self.reason = at("WorkDir"), at("Partition"), at("Reason")
+        self.nodes, self.limit, self.comment = at("NodeList"), at("Timelimit"), at("Comment")
+        self.cluster, self.stdout = at("Cluster"), at("StdOut")
+
+    def values(self, line: str) -> list[str]:
+        values = line.split(DELIMITER if DELIMITER in line else "|")
+        if len(values) < self.width:
+            values += [""] * (self.width - len(values))
+        values.append("")
+        return values
+
+    def parse(self, line: str) -> JobRecord | tuple[str, JobStep]:
+        """The allocation's record, or (its owner's JobID, the step) for a step line."""
+        v = self.values(line)
+        display = v[self.job_id]
         if "." in display:
-            _attach_step(records, values)
-            continue
-        record = _record(values)
-        if record.display_id not in records:
-            order.append(record.display_id)
-        records[record.display_id] = record
-    return [records[display] for display in order]
-
-
-def _record(values: dict[str, str]) -> JobRecord:
-    raw_state = values.get("State", "")
-    exit_code, signal = parse_exit_code(values.get("ExitCode", ""))
-    display = values.get("JobID", "")
-    array_job = display.split("_", 1)[0] if "_" in display else None
-    stdout = values.get("StdOut") or None
-    return JobRecord(
-        key=JobKey(
-            values.get("Cluster", ""),
-            values.get("JobIDRaw", display),
-            parse_time(values.get("Submit", "")),
-        ),
-        display_id=display,
-        name=values.get("JobName", ""),
-        state=parse_state(raw_state),
-        raw_state=raw_state,
-        exit_code=exit_code,
-        signal=signal,
-        start=parse_time(values.get("Start", "")),
-        end=parse_time(values.get("End", "")),
-        user=values.get("User", ""),
-        work_dir=values.get("WorkDir", ""),
-        partition=values.get("Partition", ""),
-        reason=values.get("Reason", ""),
-        node_list=values.get("NodeList", ""),
-        time_limit=values.get("Timelimit", ""),
-        comment=values.get("Comment", ""),
-        stdout=stdout,
-        array_job_id=array_job,
-    )
-
-
-def _attach_step(records: dict[str, JobRecord], values: dict[str, str]) -> None:
-    display = values.get("JobID", "")
-    owner_id, _, step = display.partition(".")
-    owner = records.get(owner_id)
-    if owner is not None:
-        raw_state = values.get("State", "")
-        owner.steps.append(
-            JobStep(step, parse_state(raw_state), raw_state, values.get("ExitCode", ""))
+            owner, _, name = display.partition(".")
+            raw_state = v[self.state]
+            return owner, JobStep(name, parse_state(raw_state), raw_state, v[self.exit])
+        raw_state = v[self.state]
+        exit_code, signal = parse_exit_code(v[self.exit])
+        return JobRecord(
+            key=JobKey(
+                v[self.cluster],
+                v[self.raw_id] or display,
+                parse_time(v[self.submit]),
+            ),
+            display_id=display,
+            name=v[self.name],
+            state=parse_state(raw_state),
+            raw_state=raw_state,
+            exit_code=exit_code,
+            signal=signal,
+            start=parse_time(v[self.start]),
+            end=parse_time(v[self.end]),
+            user=v[self.user],
+            work_dir=v[self.work_dir],
+            partition=v[self.partition],
+            reason=v[self.reason],
+            node_list=v[self.nodes],
+            time_limit=v[self.limit],
+            comment=v[self.comment],
+            stdout=v[self.stdout] or None,
+            array_job_id=display.split("_", 1)[0] if "_" in display else None,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from eagle3_monitor.errors import MonitorError
-from eagle3_monitor.slurm.model import JobRecord, JobState, SlurmView, parse_state
+from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState, SlurmView, parse_state
 from eagle3_monitor.state.schema import MIGRATIONS
 
 
@@ -51,6 +51,8 @@ class StoredJob:
     final: bool
     role: str | None = None
     raw_state: str = ""
+    user: str = ""
+    signal: int | None = None
 
     def slurm_view(self) -> SlurmView:
         """What Slurm said of this job when it was last polled."""
@@ -95,6 +97,45 @@ class Transition:
     old_state: str | None
     new_state: str
     final: bool
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    """What a poll says of one job: Slurm's record and what was found for it."""
+
+    record: JobRecord
+    run_id: int | None
+    task_index: int | None
+    log_paths: list[str]
+    final: bool
+    detail: dict[str, object]
+    role: str | None = None
+
+    def stored(self, existing: StoredJob | None, row: int) -> StoredJob:
+        """The job as it will be stored in `row`."""
+        record, key = self.record, self.record.key
+        return StoredJob(
+            row=row,
+            cluster=key.cluster,
+            job_id=key.job_id,
+            submit=_iso(key.submit) or "",
+            display_id=record.display_id,
+            run_id=self.run_id,
+            task_index=self.task_index,
+            name=record.name,
+            state=record.state,
+            exit_code=record.exit_code,
+            reason=record.reason,
+            start=_iso(record.start),
+            end=_iso(record.end),
+            work_dir=record.work_dir,
+            log_paths=list(self.log_paths),
+            final=self.final,
+            role=self.role or (existing.role if existing else None),
+            raw_state=record.raw_state,
+            user=record.user,
+            signal=record.signal,
+        )
 
 
 @dataclass(frozen=True)
@@ -188,6 +229,30 @@ class _Queries:
             "SELECT * FROM jobs WHERE run_id = ? ORDER BY task_index, submit", (run_id,)
         ).fetchall()
         return [_job(row) for row in rows]
+
+    @_locked
+    def jobs_by_keys(self, keys: Iterable[JobKey]) -> dict[JobKey, StoredJob]:
+        """The stored jobs among `keys`, in one query per cluster (not one per job)."""
+        wanted: dict[str, dict[tuple[str, str], JobKey]] = {}
+        for key in keys:
+            wanted.setdefault(key.cluster, {})[key.job_id, _iso(key.submit) or ""] = key
+        found: dict[JobKey, StoredJob] = {}
+        for cluster, by_id in wanted.items():
+            ids = json.dumps(sorted({job_id for job_id, _ in by_id}))
+            for row in self.connection.execute(
+                "SELECT * FROM jobs WHERE cluster = ?"
+                " AND job_id IN (SELECT value FROM json_each(?))",
+                (cluster, ids),
+            ):
+                wanted_key = by_id.get((row["job_id"], row["submit"]))
+                if wanted_key is not None:
+                    found[wanted_key] = _job(row)
+        return found
+
+    @_locked
+    def unfinished_job_ids(self) -> list[str]:
+        rows = self.connection.execute("SELECT job_id FROM jobs WHERE final = 0 ORDER BY id")
+        return [row["job_id"] for row in rows]
 
     @_locked
     def unfinished_jobs(self) -> list[StoredJob]:
@@ -356,44 +421,79 @@ class Store(_Queries):
         role: str | None = None,
     ) -> Transition | None:
         """Insert or update a job; a state change (or its first sighting) is appended to the
-        event log and returned. A job already recorded as final is never changed again."""
+        event log and returned. A job already recorded as final is never changed again, and a
+        job whose stored values are the same is not written."""
+        update = JobUpdate(record, run_id, task_index, log_paths, final, detail or {}, role)
         key = record.key
         existing = self.job(key.cluster, key.job_id, key.submit)
-        if existing is not None and existing.final:
-            return None
-        stamp = now_iso()
-        values = (
-            record.display_id, run_id, task_index, record.name, record.user, str(record.state),
-            record.raw_state, record.exit_code, record.signal, record.reason, _iso(record.start),
-            _iso(record.end), record.work_dir, json.dumps(log_paths), int(final), stamp,
-            role or (existing.role if existing else None),
-        )  # fmt: skip
-        if existing is None:
-            self.connection.execute(
-                "INSERT INTO jobs (display_id, run_id, task_index, name, user, state, raw_state,"
-                " exit_code, signal, reason, start, end, work_dir, log_paths, final, updated_at,"
-                " role, cluster, job_id, submit, first_seen)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (*values, key.cluster, key.job_id, _iso(key.submit) or "", stamp),
+        written = self.write_jobs([(update, existing)], now_iso())
+        return written[0] if written else None
+
+    @_locked
+    def write_jobs(
+        self, changes: Sequence[tuple[JobUpdate, StoredJob | None]], stamp: str
+    ) -> list[Transition]:
+        """`record_job` for many jobs whose stored rows the caller read already (in one batched
+        read): a job's row is written only when a value changed, an event appended only when
+        its state did or it became final; final jobs are never changed. Batched statements,
+        in one transaction (the caller's, if one is open)."""
+        inserts: list[StoredJob] = []
+        updates: list[StoredJob] = []
+        transitions: list[Transition] = []
+        events: list[tuple[object, ...]] = []
+        with nullcontext() if self.connection.in_transaction else self.transaction():
+            next_row = self._next_job_row()
+            for update, existing in changes:
+                if existing is not None and existing.final:
+                    continue
+                job = update.stored(existing, existing.row if existing else next_row)
+                if existing is not None:
+                    if existing == job:
+                        continue
+                    updates.append(job)
+                else:
+                    inserts.append(job)
+                    next_row += 1
+                old_state = str(existing.state) if existing else None
+                if old_state != str(job.state) or job.final:
+                    transition = Transition(job, old_state, str(job.state), job.final)
+                    transitions.append(transition)
+                    events.append((job.row, stamp, old_state, transition.new_state,
+                                   int(job.final), _json(update.detail)))  # fmt: skip
+            self._write_rows(inserts, updates, stamp)
+            self.connection.executemany(
+                "INSERT INTO job_events (job, at, old_state, new_state, final, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                events,
             )
-        else:
-            self.connection.execute(
-                "UPDATE jobs SET display_id=?, run_id=?, task_index=?, name=?, user=?, state=?,"
-                " raw_state=?, exit_code=?, signal=?, reason=?, start=?, end=?, work_dir=?,"
-                " log_paths=?, final=?, updated_at=?, role=? WHERE id = ?",
-                (*values, existing.row),
-            )
-        stored = self.job(key.cluster, key.job_id, key.submit)
-        assert stored is not None
-        old_state = existing.state if existing else None
-        if old_state == str(record.state) and not (final and not (existing and existing.final)):
-            return None
-        self.connection.execute(
-            "INSERT INTO job_events (job, at, old_state, new_state, final, detail)"
-            " VALUES (?,?,?,?,?,?)",
-            (stored.row, stamp, old_state, str(record.state), int(final), json.dumps(detail or {})),
+        return transitions
+
+    def _next_job_row(self) -> int:
+        """Rows are numbered here, so a batch of inserts is one statement (under the lock)."""
+        row = self.connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM jobs").fetchone()
+        return int(row[0])
+
+    def _write_rows(self, inserts: list[StoredJob], updates: list[StoredJob], stamp: str) -> None:
+        def values(job: StoredJob) -> tuple[object, ...]:
+            return (
+                job.display_id, job.run_id, job.task_index, job.name, job.user, str(job.state),
+                job.raw_state, job.exit_code, job.signal, job.reason, job.start, job.end,
+                job.work_dir, _json(job.log_paths), int(job.final), stamp, job.role,
+            )  # fmt: skip
+
+        self.connection.executemany(
+            "INSERT INTO jobs (display_id, run_id, task_index, name, user, state, raw_state,"
+            " exit_code, signal, reason, start, end, work_dir, log_paths, final, updated_at,"
+            " role, cluster, job_id, submit, first_seen, id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(*values(j), j.cluster, j.job_id, j.submit, stamp, j.row) for j in inserts],
         )
-        return Transition(stored, old_state, str(record.state), final)
+        self.connection.executemany(
+            "UPDATE jobs SET display_id=?, run_id=?, task_index=?, name=?, user=?, state=?,"
+            " raw_state=?, exit_code=?, signal=?, reason=?, start=?, end=?, work_dir=?,"
+            " log_paths=?, final=?, updated_at=?, role=? WHERE id = ?",
+            [(*values(job), job.row) for job in updates],
+        )
 
     # ------------------------------------------------------------------ reviews
     @_locked
@@ -441,6 +541,10 @@ class Store(_Queries):
         )
 
 
+def _json(value: object) -> str:
+    return "[]" if value == [] else json.dumps(value)
+
+
 def _job(row: sqlite3.Row) -> StoredJob:
     return StoredJob(
         row=row["id"],
@@ -461,6 +565,8 @@ def _job(row: sqlite3.Row) -> StoredJob:
         final=bool(row["final"]),
         role=row["role"],
         raw_state=row["raw_state"],
+        user=row["user"],
+        signal=row["signal"],
     )
 
 
