@@ -6,15 +6,21 @@ import re
 from pathlib import Path
 
 import pytest
+import re2
+import yaml
 
 from eagle3_monitor.config import load_config_and_catalog
 from eagle3_monitor.errors import ConfigError
 from eagle3_monitor.rules import Catalog, RuleKind
-from eagle3_monitor.rules.catalog import render_template, scan_form
+from eagle3_monitor.rules.catalog import re2_options, render_template, scan_form
+from eagle3_monitor.rules.regex_tail import without_tail
 from eagle3_monitor.rules.selftest import check_rule_samples
 from eagle3_monitor.vocabulary import Category
 from tests.cli_runner import run_cli
 
+ROOT = Path(__file__).resolve().parent.parent
+ACCURACY_CASES = ROOT / "bench" / "accuracy" / "cases"
+FAILURE_FIXTURES = ROOT / "tests" / "fixtures" / "failures"
 COMPUTED_CATEGORIES = {
     Category.LOW_ACCEPTANCE,  # from the acceptance length against the threshold
     Category.DEPENDENCY_NEVER_SATISFIED,  # from the run: a task after a failure never ran
@@ -52,6 +58,61 @@ def test_catalog_patterns_avoid_unicode_classes_that_slow_ripgrep(catalog: Catal
 
 def test_scan_form_lets_anchors_match_at_carriage_returns() -> None:
     assert scan_form("^job (?P<code>[0-9]+)$") == r"(?:^|\r)job (?:[0-9]+)(?:$|\r)"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "cut"),
+    [
+        (r"NCCL WARN (?:[^\r\n]{1,160})", r"NCCL WARN (?:[^\r\n])"),
+        (r"Error: [^\r\n]*", r"Error: "),
+        (r"x(?:y|z+?)", r"x(?:y|z)"),
+        (r"code [0-9]{2,5}|(?:fatal)?", r"code [0-9]{2}|(?:fatal)?"),  # not cut to nothing
+        (r"(?:^|\r)job (?:[0-9]+)(?:$|\r)", r"(?:^|\r)job (?:[0-9]+)(?:$|\r)"),
+        (r"(?i)oom[[:alpha:]\]]*", r"(?i)oom"),
+    ],
+)
+def test_scan_patterns_drop_the_tail_that_only_lengthens_a_match(pattern: str, cut: str) -> None:
+    assert without_tail(pattern) == cut
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _log_lines() -> list[bytes]:
+    """Lines the rules were not written from: the held-out accuracy set's logs (public bug
+    reports) and the failure fixtures."""
+    documents = sorted(ACCURACY_CASES.glob("*.yaml")) + sorted(FAILURE_FIXTURES.glob("*.yaml"))
+    texts = [text for path in documents for text in _strings(yaml.safe_load(path.read_text()))]
+    lines = [line for text in texts for line in re.split(r"[\r\n]", text)]
+    return [line.encode() for line in lines if line.strip()]
+
+
+def test_cut_scan_patterns_find_exactly_the_lines_the_full_ones_do(catalog: Catalog) -> None:
+    options = re2_options()
+    samples = [
+        line.encode()
+        for compiled in catalog.rules
+        for line in [*compiled.rule.samples.match, *compiled.rule.samples.no_match]
+    ]
+    lines = samples + _log_lines()
+    assert len(lines) > 1000
+    changed = 0
+    for compiled in catalog.scan_rules:
+        full = scan_form(compiled.rule.regex, cut_tail=False)
+        cut = scan_form(compiled.rule.regex)
+        changed += cut != full
+        find_full = re2.compile(full.encode(), options).search
+        find_cut = re2.compile(cut.encode(), options).search
+        for line in lines:
+            assert (find_full(line) is None) == (find_cut(line) is None), (compiled.id, line)
+    assert changed >= 10  # the cut does happen
 
 
 def test_render_template_drops_optional_parts_with_missing_groups() -> None:

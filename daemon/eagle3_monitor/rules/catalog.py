@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from eagle3_monitor.errors import ConfigError
 from eagle3_monitor.rules.engine import best_engine
 from eagle3_monitor.rules.model import CatalogFile, Rule, RuleKind
+from eagle3_monitor.rules.regex_tail import without_tail
 from eagle3_monitor.yamlpos import KeyPath, LocatedDocument, format_key_path, parse_located
 
 BUILTIN_CATALOG = "catalog.yaml"
@@ -79,12 +80,13 @@ def render_template(template: str, groups: dict[str, str]) -> str:
     return " ".join(filled.split())
 
 
-def scan_form(regex: str) -> str:
+def scan_form(regex: str, *, cut_tail: bool = True) -> str:
     """The pattern as used in the one-pass scan over whole chunks.
 
     Lines end at `\\n` and at `\\r` (progress bars), so every `^` and `$` outside a character
     class also matches next to a `\\r` (`(?:^|\\r)`, `(?:$|\\r)`), wherever it stands in the
-    pattern. Named groups become plain groups: the scan only finds candidate lines.
+    pattern. Named groups become plain groups: the scan only finds candidate lines, so the
+    tail that only lengthens a match is cut too (`regex_tail.without_tail`).
     """
     pattern = _NAMED_GROUP.sub("(?:", regex)
     out: list[str] = []
@@ -105,7 +107,7 @@ def scan_form(regex: str) -> str:
             character = r"(?:$|\r)"
         out.append(character)
         position += 1
-    return "".join(out)
+    return without_tail("".join(out)) if cut_tail else "".join(out)
 
 
 def _class_opened_at(pattern: str, position: int) -> bool:
