@@ -21,7 +21,6 @@ it: scripts/bench-table); exit status 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -33,9 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.results_file import Row, print_row, row, write_results
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
-RESULTS = HERE / "results" / "review.json"
 TARGET_RSS_MB = 100.0
 RG_OK = (0, 1)  # rg: matches found / none
 REVIEW_OK = (0, 1, 3)  # review: pass / failure found / incomplete
@@ -200,18 +202,16 @@ class Measured:
     def ratio(self) -> float:
         return self.review_seconds / self.rg_seconds
 
-    def rows(self) -> list[dict[str, object]]:
+    def rows(self) -> list[Row]:
         label = f"{self.mix.name} ({self.size_mb} MiB, {self.mix.what})"
         ratio = f"{self.ratio:.2f} (rg {self.rg_seconds:.2f} s, review {self.review_seconds:.2f} s)"
+        target_ratio = self.mix.target_ratio
         return [
-            row(f"{label}: review / rg -c -f", ratio, self.ratio, self.mix.target_ratio, ""),
-            row(f"{label}: peak RSS", f"{self.peak_mb:.0f} MB", self.peak_mb, TARGET_RSS_MB, " MB"),
-        ]
-
-
-def row(figure: str, measured: str, value: float, target: float, unit: str) -> dict[str, object]:
-    return {"figure": figure, "measured": measured, "target": f"<= {target:g}{unit}",
-            "met": value <= target}  # fmt: skip
+            row(f"{label}: review / rg -c -f", ratio, f"<= {target_ratio:g}",
+                self.ratio <= target_ratio),
+            row(f"{label}: peak RSS", f"{self.peak_mb:.0f} MB", f"<= {TARGET_RSS_MB:g} MB",
+                self.peak_mb <= TARGET_RSS_MB),
+        ]  # fmt: skip
 
 
 def measure(mix: Mix, size_mb: int, patterns: Path, runs: int) -> Measured:
@@ -250,25 +250,16 @@ def main() -> int:
     patterns.write_text(listed.stdout)
     count = len(listed.stdout.splitlines())
     print(f"{count} patterns; best of {args.runs} runs each, page cache warm")
-    rows: list[dict[str, object]] = []
+    rows: list[Row] = []
     for mix in (m for m in MIXES if not args.mix or m.name in args.mix):
         size = max(1, round(mix.size_mb * args.scale))
         measured = measure(mix, size, patterns, args.runs)
         for found in measured.rows():
             rows.append(found)
-            verdict = "OK" if found["met"] else "MISSED"
-            print(f"{found['figure']}: {found['measured']}  target {found['target']}  {verdict}")
+            print_row(found)
     if not args.no_results and not args.mix and args.scale == 1.0:
-        write_results(rows, args.runs)
+        write_results("review", f"python bench/review_bench.py --runs {args.runs}", rows)
     return 0 if all(found["met"] for found in rows) else 1
-
-
-def write_results(rows: list[dict[str, object]], runs: int) -> None:
-    document = {"bench": "review", "command": f"python bench/review_bench.py --runs {runs}",
-                "rows": rows}  # fmt: skip
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"written: {RESULTS.relative_to(HERE.parent)}")
 
 
 if __name__ == "__main__":
