@@ -56,11 +56,10 @@ def experiment_dir_text(*paths: str | None) -> str | None:
 
 def _normal(text: str) -> bool:
     """Already as pathlib would spell it (no empty or `.` parts)."""
-    parts = text.split("/")
-    return all(part not in ("", ".") for part in parts[1:]) and parts[0] != "."
+    return "//" not in text and "/./" not in text and not text.startswith("./")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FoundLogs:
     """A job's logs and where they were looked for: a log that appears later changes one of
     `places` (a directory listed, or the one a reported path lies in), so comparing their

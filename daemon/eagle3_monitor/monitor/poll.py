@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
+from eagle3_monitor.gc_pause import collector_paused
 from eagle3_monitor.monitor.discovery import (
     PipelineTaskName,
     experiment_dir_text,
@@ -69,7 +70,7 @@ class PollResult:
         return self.error is None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Seen:
     """What a poll saw of a job that is not final: it is unchanged while these are."""
 
@@ -106,7 +107,7 @@ def memory_of(store: Store) -> PollMemory:
     return memory
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Planned:
     """One job to record: what Slurm said and what was found on disk for it."""
 
@@ -175,13 +176,10 @@ def _live(backend: SlurmBackend, result: PollResult) -> dict[str, LiveJob]:
 
 
 def _unique(discovered: list[JobRecord], tracked: list[JobRecord]) -> dict[JobKey, JobRecord]:
-    """One record per job; the one with steps (from the by-id query) wins."""
-    by_key: dict[JobKey, JobRecord] = {}
-    for records in (discovered, tracked):
-        for record in records:
-            current = by_key.get(record.key)
-            if current is None or (record.steps and not current.steps):
-                by_key[record.key] = record
+    """One record per job; the one from the by-id query (with steps) wins."""
+    by_key = {record.key: record for record in tracked}
+    for record in discovered:
+        by_key.setdefault(record.key, record)
     return by_key
 
 
@@ -193,6 +191,7 @@ def _fingerprint(record: JobRecord) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+@collector_paused()
 def _changed(  # noqa: PLR0917 - one pass over the answer, its inputs and outputs
     answer: dict[JobKey, JobRecord],
     pattern: re.Pattern[str],
@@ -221,6 +220,7 @@ def _changed(  # noqa: PLR0917 - one pass over the answer, its inputs and output
     return changed
 
 
+@collector_paused()
 def _plans(
     store: Store,
     changed: list[tuple[JobRecord, PipelineTaskName]],
@@ -291,6 +291,7 @@ class _Writer:
         self.run_of_job: dict[tuple[str, str], int] = {}
         self.taken: dict[int, set[int]] = {}
 
+    @collector_paused()
     def record(self, planned: list[_Planned]) -> list[Transition]:
         changes = []
         for plan in planned:

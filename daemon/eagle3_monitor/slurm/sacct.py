@@ -9,8 +9,10 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import lru_cache
 
+from eagle3_monitor.gc_pause import collector_paused
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
 
 DELIMITER = "\x1f"  # ASCII unit separator: cannot appear in a job name typed on a command line
@@ -248,9 +250,27 @@ def parse_time(text: str) -> datetime | None:
     if not text or text in ("Unknown", "None", "N/A"):
         return None
     try:
-        return datetime.fromisoformat(text).astimezone()
+        naive = datetime.fromisoformat(text)
     except ValueError:
         return None
+    zone = _zone_of_hour(text[:13]) if len(text) == 19 and naive.tzinfo is None else None
+    return naive.replace(tzinfo=zone) if zone is not None else naive.astimezone()
+
+
+@lru_cache(maxsize=4096)
+def _zone_of_hour(hour: str) -> tzinfo | None:
+    """The local zone of a whole hour (`2026-11-26T05`) as `astimezone()` gives it, or None
+    when it changes within the hour (a DST change): one conversion per hour, not per time."""
+    try:
+        ends = [datetime.fromisoformat(f"{hour}:{at}") for at in ("00:00", "59:59")]
+    except ValueError:
+        return None
+    first, last = (moment.astimezone() for moment in ends)
+    if first.replace(tzinfo=None) != ends[0] or last.replace(tzinfo=None) != ends[1]:
+        return None  # a wall-clock time that does not exist (moved by the conversion)
+    zone = first.tzinfo
+    same = zone == last.tzinfo and first.tzname() == last.tzname()
+    return zone if same else None
 
 
 def parse_exit_code(text: str) -> tuple[int | None, int | None]:
@@ -260,9 +280,10 @@ def parse_exit_code(text: str) -> tuple[int | None, int | None]:
 
 
 class RowCache:
-    """Allocation lines already parsed, by their text: a line sacct prints again unchanged is
-    not parsed again. Holds about the lines of the last few answers (it is cut back to the
-    latest answer's lines when it grows past four times that), so it follows the window.
+    """sacct lines already parsed, by their text: a line sacct prints again unchanged is not
+    parsed again, nor a job with the same lines assembled again. Holds about the lines of the
+    last few answers (it is cut back to the latest answer's lines when it grows past four times
+    that), so it follows the window.
 
     The records it hands out are shared between answers: callers must not change them."""
 
@@ -270,12 +291,14 @@ class RowCache:
         self.fields: tuple[str, ...] = ()
         self.records: dict[str, JobRecord] = {}
         self.steps: dict[str, tuple[str, JobStep]] = {}
+        self.assembled: dict[tuple[str, ...], JobRecord] = {}
         self.parser = _RowParser(())
 
     def for_fields(self, fields: Sequence[str]) -> RowCache:
         """A line means what the asked-for fields say: other fields, a fresh start."""
         if tuple(fields) != self.fields:
             self.fields, self.records, self.steps = tuple(fields), {}, {}
+            self.assembled = {}
             self.parser = _RowParser(fields)
         return self
 
@@ -294,30 +317,43 @@ class RowCache:
             self.steps[line] = parsed
         return parsed
 
+    def with_steps(self, record: JobRecord, lines: list[str]) -> JobRecord:
+        """The record with the steps of its step lines (`lines[1:]`), made once per set of
+        lines (the cached record itself is never changed)."""
+        key = tuple(lines)
+        assembled = self.assembled.get(key)
+        if assembled is None:
+            steps = [self.steps[line][1] for line in lines[1:]]
+            assembled = self.assembled[key] = replace(record, steps=steps)
+        return assembled
+
     def keep_only(self, lines: set[str]) -> None:
         self.records = {line: r for line, r in self.records.items() if line in lines}
         self.steps = {line: s for line, s in self.steps.items() if line in lines}
+        self.assembled = {k: r for k, r in self.assembled.items() if set(k) <= lines}
 
 
+@collector_paused()
 def parse_sacct(text: str, fields: Sequence[str], cache: RowCache | None = None) -> list[JobRecord]:
     """Allocation lines become records; step lines (`123.batch`) attach to theirs. Fields are
     matched by position against the list that was asked for. With a `cache`, a line parsed
     before is not parsed again."""
     cache = (cache or RowCache()).for_fields(fields)
     records: dict[str, JobRecord] = {}
-    steps: dict[str, list[JobStep]] = {}
+    lines_of: dict[str, list[str]] = {}  # a job's allocation line, then its step lines
     lines = [line for line in text.splitlines() if line and not line.isspace()]
+    known, known_steps = cache.records, cache.steps
     for line in lines:
-        parsed = cache.parsed(line)
+        parsed = known.get(line) or known_steps.get(line) or cache.parsed(line)
         if isinstance(parsed, JobRecord):
             records[parsed.display_id] = parsed  # a later line for the same job wins
-            steps.pop(parsed.display_id, None)
+            lines_of[parsed.display_id] = [line]
         elif parsed[0] in records:
-            steps.setdefault(parsed[0], []).append(parsed[1])
-    if len(cache.records) + len(cache.steps) > 4 * len(lines) + 1000:
+            lines_of[parsed[0]].append(line)
+    if len(cache.records) + len(cache.steps) + len(cache.assembled) > 4 * len(lines) + 1000:
         cache.keep_only(set(lines))
     return [
-        replace(record, steps=steps[display]) if display in steps else record
+        cache.with_steps(record, lines_of[display]) if len(lines_of[display]) > 1 else record
         for display, record in records.items()
     ]
 

@@ -233,20 +233,19 @@ class _Queries:
     @_locked
     def jobs_by_keys(self, keys: Iterable[JobKey]) -> dict[JobKey, StoredJob]:
         """The stored jobs among `keys`, in one query per cluster (not one per job)."""
-        wanted: dict[str, dict[tuple[str, str], JobKey]] = {}
+        wanted: dict[str, dict[str, list[JobKey]]] = {}
         for key in keys:
-            wanted.setdefault(key.cluster, {})[key.job_id, _iso(key.submit) or ""] = key
+            wanted.setdefault(key.cluster, {}).setdefault(key.job_id, []).append(key)
         found: dict[JobKey, StoredJob] = {}
         for cluster, by_id in wanted.items():
-            ids = json.dumps(sorted({job_id for job_id, _ in by_id}))
             for row in self.connection.execute(
                 "SELECT * FROM jobs WHERE cluster = ?"
                 " AND job_id IN (SELECT value FROM json_each(?))",
-                (cluster, ids),
+                (cluster, json.dumps(list(by_id))),
             ):
-                wanted_key = by_id.get((row["job_id"], row["submit"]))
-                if wanted_key is not None:
-                    found[wanted_key] = _job(row)
+                for key in by_id[row["job_id"]]:
+                    if (_iso(key.submit) or "") == row["submit"]:
+                        found[key] = _job(row)
         return found
 
     @_locked
@@ -387,10 +386,10 @@ class Store(_Queries):
         first_submit: datetime | None,
     ) -> StoredRun:
         stamp = now_iso()
-        self.connection.execute(
+        created = self.connection.execute(
             "INSERT INTO runs (run_key, cluster, experiment_dir, experiment_id, job_base, user,"
             " first_submit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (run_key) DO NOTHING",
+            " ON CONFLICT (run_key) DO NOTHING RETURNING *",
             (
                 run_key,
                 cluster,
@@ -402,8 +401,8 @@ class Store(_Queries):
                 stamp,
                 stamp,
             ),
-        )
-        run = self.run_for_key(run_key)
+        ).fetchone()
+        run = _run(created) if created else self.run_for_key(run_key)
         assert run is not None
         return run
 
