@@ -21,7 +21,7 @@ RESULTS = ROOT / "bench" / "results"
 README = ROOT / "README.md"
 BEGIN = "<!-- bench-table:begin (written by bench/table.py from bench/results/) -->"
 END = "<!-- bench-table:end -->"
-ORDER = ("review", "poll", "alert_latency", "daemon", "fault")
+ORDER = ("review", "poll", "alert_latency", "daemon", "fault", "adversarial")
 
 
 def load_results(directory: Path = RESULTS) -> list[dict[str, object]]:

@@ -67,6 +67,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     module = sys.modules.get("tests.test_adversarial")
     peaks: dict[str, float] = getattr(module, "PEAKS", {})
     if peaks:
-        terminalreporter.section("adversarial: peak RSS per case (limit 150 MB)")
+        limit = module.RSS_LIMIT_MB  # type: ignore[union-attr]
+        terminalreporter.section(f"adversarial: peak RSS per case (limit {limit} MB)")
         for name, megabytes in sorted(peaks.items()):
             terminalreporter.line(f"{megabytes:6.0f} MB  {name}")
+        if len(peaks) == module.CASES and not terminalreporter.stats.get("failed"):  # type: ignore[union-attr]
+            _write_adversarial_results(peaks, limit)
+
+
+def _write_adversarial_results(peaks: dict[str, float], limit: float) -> None:
+    """A full, passing `make adversarial` is a benchmark too: its figures feed the README."""
+    from bench.results_file import row, write_results  # noqa: PLC0415
+
+    rows = [
+        row(name.removeprefix("test_").replace("_", " "), f"{megabytes:.0f} MB",
+            f"<= {limit:g} MB", megabytes <= limit)
+        for name, megabytes in sorted(peaks.items())
+    ]  # fmt: skip
+    write_results("adversarial", "make adversarial", rows)

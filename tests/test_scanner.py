@@ -175,3 +175,18 @@ def test_a_line_longer_than_the_read_buffer_grows_it_and_keeps_line_numbers(
     assert scan.lines == 3
     assert ("cuda-oom", 2) in rules_hit(scan)
     assert scan.tail[-1] == (3, "three")
+
+
+def test_a_hit_deep_inside_a_long_line_is_confirmed_and_kept_around_the_match(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    log = tmp_path / "tensor.log"
+    before, after = b"0.1234, " * (9 << 17), b", 0.5678" * (3 << 17)  # 9 MB ... 3 MB
+    log.write_bytes(b"first\n" + before + OOM + after + b"\nlast\n")
+
+    scan = scan_file(log, catalog)
+
+    [hit] = [hit for hit in scan.hits if hit.rule.id == "cuda-oom"]
+    assert hit.line == 2
+    assert hit.text.startswith("…") and "CUDA out of memory" in hit.text  # marked as cut
+    assert scan.lines == 3

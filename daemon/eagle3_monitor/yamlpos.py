@@ -14,7 +14,7 @@ from eagle3_monitor.safe_read import read_small_text
 
 KeyPath = tuple[str | int, ...]
 MAX_YAML_BYTES = 4 << 20
-MAX_YAML_NODES = 200_000
+MAX_YAML_NODES = 100_000
 MAX_YAML_DEPTH = 64
 _COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where built
 

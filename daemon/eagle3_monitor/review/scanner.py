@@ -34,6 +34,9 @@ LAST_HITS_KEPT = 20
 TAIL_LINES = 25
 TAIL_BYTES = 64 << 10
 KEPT_LINE_BYTES = 16 << 10
+MATCH_CONTEXT_BYTES = 8 << 10  # of a long hit line, kept before where the engine matched
+SHOWN_BEFORE_MATCH = 200  # and shown before where the rule's match starts
+CUT_MARK = "…".encode()  # the kept part of a long line starts with it
 NUMPY_FROM_BYTES = 1 << 20
 NEWLINE = 10
 CARRY_BYTES = 1 << 20  # room for the unfinished line carried into the next read
@@ -132,6 +135,10 @@ class _Scanner:
         """Read `stream` to the end, scanning complete lines as they arrive. Past `deadline`
         (time.monotonic) the rest is skipped but for its last TAIL_BYTES, so the exit trailer
         and the last errors are still seen (`skipped` says how much was not read)."""
+        self._read_all(stream, deadline)
+        self._find_last_hits(stream)  # the read buffer is freed by now
+
+    def _read_all(self, stream: RawIOBase, deadline: float | None) -> None:
         buffer = bytearray(CHUNK_BYTES + CARRY_BYTES)  # grows only for a line this long
         filled = 0  # bytes of an unfinished line carried over from the last read
         while read := _read_into(stream, buffer, filled):
@@ -147,12 +154,10 @@ class _Scanner:
                     continue
                 cut = end  # a line longer than MAX_LINE_BYTES: cut it here
             self._scan(buffer, cut)
-            buffer[: end - cut] = buffer[cut:end]
-            filled = end - cut
+            filled = _carry_to_front(buffer, cut, end)
         if filled:
             self._scan(buffer, filled)
             self.lines_before += 1
-        self._find_last_hits(stream)
 
     def _skip_to_tail(self, stream: RawIOBase) -> bool:
         """Jump to the last TAIL_BYTES of the file (once); False when already there."""
@@ -221,13 +226,16 @@ class _Scanner:
             if start == last_start:
                 continue  # another match on the same line
             last_start = start
-            line = bytes(lines.chunk[start:end])
+            line = _kept_part(lines.chunk, start, end, position)
             if hidden_by_benign and self.catalog.is_benign(line):
                 continue
-            if compiled.pattern.search(line) is None:
+            match = compiled.pattern.search(line)
+            if match is None:
                 continue  # the engine's chunk-wide match is not a match of this line
+            if end - start > len(line):  # part of a long line: shown from just before the match
+                line = CUT_MARK + line[max(0, match.start() - SHOWN_BEFORE_MATCH) :]
             number = lines.backward(start) if backward else lines.forward(start)
-            found.append((number, _excerpt(line, position - start), end))
+            found.append((number, line, end))
         return found[::-1] if backward else found
 
     def _find_last_hits(self, stream: RawIOBase) -> None:
@@ -334,6 +342,18 @@ def _read_into(stream: RawIOBase, buffer: bytearray, filled: int) -> int:
         return stream.readinto(free) or 0
 
 
+def _carry_to_front(buffer: bytearray, cut: int, end: int) -> int:
+    """Move buffer[cut:end] (the unfinished line) to the front; its length. Straight from the
+    buffer when the two ranges do not overlap, else through a copy."""
+    carried = end - cut
+    if carried <= cut:
+        with memoryview(buffer) as view:
+            buffer[:carried] = view[cut:end]
+    else:
+        buffer[:carried] = buffer[cut:end]
+    return carried
+
+
 def _read_at(stream: RawIOBase, chunk: _Chunk) -> bytearray:
     stream.seek(chunk.offset)
     data = bytearray(chunk.length)
@@ -345,13 +365,14 @@ def _read_at(stream: RawIOBase, chunk: _Chunk) -> bytearray:
     return data
 
 
-def _excerpt(line: bytes, match_at: int) -> bytes:
-    """What is kept of a hit line: all of it when short, else KEPT_LINE_BYTES from just before
-    where the match starts (a 16 MB line costs 16 KB per kept hit, not 16 MB)."""
-    if len(line) <= KEPT_LINE_BYTES:
-        return line
-    start = max(0, min(match_at - 1024, len(line) - KEPT_LINE_BYTES))
-    return line[start : start + KEPT_LINE_BYTES]
+def _kept_part(chunk: bytearray | bytes, start: int, end: int, position: int) -> bytes:
+    """What is read and kept of the hit line chunk[start:end]: all of it when short, else
+    KEPT_LINE_BYTES around where the engine matched (from MATCH_CONTEXT_BYTES before it), so a
+    16 MB line costs 16 KB per hit, and is confirmed and judged on that part."""
+    if end - start <= KEPT_LINE_BYTES:
+        return bytes(chunk[start:end])
+    first = max(start, min(position - MATCH_CONTEXT_BYTES, end - KEPT_LINE_BYTES))
+    return bytes(chunk[first : first + KEPT_LINE_BYTES])
 
 
 def _tail_lines(tail: bytes, total_lines: int) -> list[tuple[int, str]]:
