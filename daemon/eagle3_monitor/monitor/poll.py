@@ -75,14 +75,16 @@ class _Seen:
     """What a poll saw of a job that is not final: it is unchanged while these are."""
 
     fingerprint: tuple[object, ...]
-    live: LiveJob | None
+    live: LiveJob | None  # the controller's view when it was last asked
     places: tuple[str, ...]
     stamp: tuple[int, ...]
+    has_logs: bool
 
-    def unchanged(self, record: JobRecord, live: LiveJob | None) -> bool:
+    def unchanged(self, record: JobRecord, live: dict[str, LiveJob] | None) -> bool:
+        """`live` None: the controller was not asked this time, its last view stands."""
         return (
             self.fingerprint == _fingerprint(record)
-            and self.live == live
+            and (live is None or self.live == live.get(record.job_id))
             and stamp_of(self.places) == self.stamp
         )
 
@@ -195,7 +197,7 @@ def _fingerprint(record: JobRecord) -> tuple[object, ...]:
 def _changed(  # noqa: PLR0917 - one pass over the answer, its inputs and outputs
     answer: dict[JobKey, JobRecord],
     pattern: re.Pattern[str],
-    live: dict[str, LiveJob],
+    live: dict[str, LiveJob] | None,
     memory: PollMemory,
     following: PollMemory,
     result: PollResult,
@@ -212,7 +214,7 @@ def _changed(  # noqa: PLR0917 - one pass over the answer, its inputs and output
             following.final.add(key)
             continue
         seen = memory.seen.get(key)
-        if seen is not None and seen.unchanged(record, live.get(record.job_id)):
+        if seen is not None and seen.unchanged(record, live):
             following.seen[key] = seen
             continue
         changed.append((record, task))
@@ -266,7 +268,7 @@ def _plan(
         final=record.is_final(still_queued=bool(live and live.queued)),
         detail=detail,
         role=existing.role if existing and existing.role else _role(found.paths, task.index),
-        seen=_Seen(_fingerprint(record), live, found.places, found.stamp),
+        seen=_Seen(_fingerprint(record), live, found.places, found.stamp, bool(found.paths)),
     )
 
 

@@ -36,6 +36,7 @@ BASE_FIELDS = (
 )
 STDOUT_FIELDS = ("StdOut",)  # sacct has it from Slurm 24.05 on
 STDOUT_SINCE = (24, 5)
+MAX_ID_LIST_CHARS = 60_000  # one `-j` argument; Linux refuses one over 128 KiB (E2BIG)
 # With -s and no -E, sacct's window ends at its start: pass every state and -E now (a job
 # cancelled while pending on a dependency is only listed that way, or with -j).
 ALL_STATES = "BF,CA,CD,DL,F,NF,OOM,PD,PR,R,RQ,RS,RV,S,TO"
@@ -177,11 +178,12 @@ class SacctBackend:
         return BASE_FIELDS + (STDOUT_FIELDS if self.version() >= STDOUT_SINCE else ())
 
     def jobs_by_id(self, job_ids: Iterable[str]) -> list[JobRecord]:
-        """The tracked jobs, with their steps: one call for all of them."""
+        """The tracked jobs, with their steps: one call for all of them (one per
+        MAX_ID_LIST_CHARS of ids: the kernel refuses a longer argument), parsed as one answer."""
         ids = sorted(set(job_ids), key=_id_order)
         if not ids:
             return []
-        return self._sacct(["-j", ",".join(ids)])
+        return self._sacct(*(["-j", id_list] for id_list in _id_lists(ids)))
 
     def jobs_since(self, start: datetime) -> list[JobRecord]:
         """Jobs of the watched users that existed since `start` (allocations only)."""
@@ -205,21 +207,25 @@ class SacctBackend:
             raise SlurmError(f"scontrol show job failed: {_first_line(done)}")
         return parse_scontrol_jobs(done.stdout)
 
-    def _sacct(self, selection: list[str]) -> list[JobRecord]:
+    def _sacct(self, *selections: list[str]) -> list[JobRecord]:
+        """One sacct call per selection, their answers parsed together."""
         fields = self.fields()
-        command = [
-            self.settings.sacct,
-            "--parsable2",
-            "--noheader",
-            f"--delimiter={DELIMITER}",
-            f"--format={','.join(fields)}",
-            *self._scope(),
-            *selection,
-        ]
-        done = self.run(command, self.settings.timeout)
-        if done.returncode != 0:
-            raise SlurmError(f"sacct failed (exit {done.returncode}): {_first_line(done)}")
-        return parse_sacct(done.stdout, fields, self._rows)
+        answers = []
+        for selection in selections:
+            command = [
+                self.settings.sacct,
+                "--parsable2",
+                "--noheader",
+                f"--delimiter={DELIMITER}",
+                f"--format={','.join(fields)}",
+                *self._scope(),
+                *selection,
+            ]
+            done = self.run(command, self.settings.timeout)
+            if done.returncode != 0:
+                raise SlurmError(f"sacct failed (exit {done.returncode}): {_first_line(done)}")
+            answers.append(done.stdout if done.stdout.endswith("\n") else done.stdout + "\n")
+        return parse_sacct("".join(answers), fields, self._rows)
 
     def _scope(self) -> list[str]:
         settings = self.settings
@@ -238,6 +244,20 @@ def _first_line(done: Completed) -> str:
     text = (done.stderr or done.stdout).strip()
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
+
+
+def _id_lists(ids: list[str]) -> list[str]:
+    """`ids` joined with commas, in as few lists as keep each under MAX_ID_LIST_CHARS."""
+    lists: list[str] = []
+    current: list[str] = []
+    length = 0
+    for job_id in ids:
+        if current and length + len(job_id) + 1 > MAX_ID_LIST_CHARS:
+            lists.append(",".join(current))
+            current, length = [], 0
+        current.append(job_id)
+        length += len(job_id) + 1
+    return [*lists, ",".join(current)]
 
 
 def _id_order(job_id: str) -> tuple[int, int]:
