@@ -15,6 +15,7 @@ from eagle3_monitor.report.status import status_to_text
 from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service import daemon as daemon_module
+from eagle3_monitor.service import run_review as run_review_module
 from eagle3_monitor.service.run_review import review_run
 from eagle3_monitor.simulate.experiment import TaskPlan, healthy_plan, write_experiment
 from eagle3_monitor.simulate.logtext import training_log
@@ -186,7 +187,7 @@ def test_a_review_that_raises_is_logged_retried_once_then_announced(
     def broken(*_args: object) -> None:
         raise RuntimeError("the disk went away")
 
-    monkeypatch.setattr(daemon_module, "review_run", broken)
+    monkeypatch.setattr(run_review_module, "review_run", broken)
     with structlog.testing.capture_logs() as logs:
         monitor.settle(rounds=1)
         assert monitor.slack.replies() == [], "the first failure is only logged"
@@ -217,7 +218,7 @@ def test_a_review_that_fails_once_then_works_announces_normally(
             raise OSError("stale file handle")
         return review_run(*args)
 
-    monkeypatch.setattr(daemon_module, "review_run", flaky)
+    monkeypatch.setattr(run_review_module, "review_run", flaky)
     monitor.settle(rounds=1)
     monitor.clock.advance(daemon_module.REVIEW_RETRY_SECONDS)
     monitor.settle(rounds=1)

@@ -4,8 +4,10 @@ whether more of its work is waiting now (healthchecks' `sendalerts` style), so t
 (`service/runtime.py`) loops `while cycle(): ...` and a test calls it until it says no.
 
 Locks are short: Slurm is asked, logs are read and Slack is called with no database lock held;
-each cycle writes what it learned in one quick transaction. A review that raises is logged with
-its traceback and tried once more; a second failure is announced as such, never as silence."""
+each cycle writes what it learned in one quick transaction. Reviews run in worker processes
+(`service/review_worker.py`), so their memory goes back when they end; a review that raises,
+kills its worker or hangs is logged with its traceback and tried once more; a second failure is
+announced as such, never as silence."""
 
 from __future__ import annotations
 
@@ -21,11 +23,10 @@ from eagle3_monitor.config import MonitorConfig
 from eagle3_monitor.monitor.access import ReadPolicy, policy_for
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once
-from eagle3_monitor.report import review_to_json
 from eagle3_monitor.report.json_report import verdicts_of_document
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.service.announce import Announcer
-from eagle3_monitor.service.run_review import review_run
+from eagle3_monitor.service.review_worker import InProcessReviewer, Reviewer, ReviewError
 from eagle3_monitor.service.status import Health, StatusService
 from eagle3_monitor.slack.outbox import DrainResult, Outbox, Sender
 from eagle3_monitor.slack.transport import Transport, redact
@@ -96,8 +97,12 @@ class Daemon:
         backend: SlurmBackend,
         notifier: Transport,
         clock: Clock | None = None,
+        *,
+        reviewer: Reviewer | None = None,
     ) -> None:
         self.settings = config
+        # the service reviews in worker processes (review_worker.WorkerPool); tests in-process
+        self.reviewer = reviewer or InProcessReviewer(config.catalog)
         self.store = store
         self.backend = backend
         self.clock = clock or SystemClock()
@@ -120,6 +125,7 @@ class Daemon:
         """SIGHUP: the new config, its backend and its Slack transport, from the next cycle."""
         old = self.backend
         self.settings, self.backend = config, backend
+        self.reviewer.use_catalog(config.catalog)
         self.sender = self._sender(notifier)
         if old is not backend:
             old.close()
@@ -240,6 +246,7 @@ class Daemon:
             return False
         run_id = self._claims.take(self._runs_to_review())
         if run_id is None:
+            self.reviewer.retire_idle()  # nothing to review: idle workers give memory back
             return False
         try:
             run = self.store.run(run_id)
@@ -261,27 +268,32 @@ class Daemon:
         jobs = self.store.jobs_of_run(run.id)
         settings = replace(self.config.review_settings(), read_policy=self._read_policy(run))
         try:
-            review = review_run(run, jobs, self.settings.catalog, settings)
-            document = review_to_json(review)
-        except Exception as error:  # a bug or a hostile file must not silence the run
+            reviewed = self.reviewer.review(run, jobs, settings)
+        except ReviewError as error:  # a bug, a hostile file or a dead worker: never silence
+            if self.stopping.is_set():  # the stop killed it: the run is reviewed after restart
+                log.info("review stopped by the shutdown", run=run.run_key)
+                return
             self._review_failed(run, jobs, error)
             return
         self._review_failures.pop(run.id, None)
+        review = reviewed.review
         with self.store.transaction():
-            review_id = self.store.save_review(run.id, document)
+            review_id = self.store.save_review(run.id, reviewed.document)
             announced = self.announcer().review(run, jobs, review, review_id)
         log.info("reviewed", run=run.run_key, verdict=str(review.verdict),
                  announced=[job.display_id for job in announced])  # fmt: skip
 
-    def _review_failed(self, run: StoredRun, jobs: list[StoredJob], error: Exception) -> None:
+    def _review_failed(self, run: StoredRun, jobs: list[StoredJob], error: ReviewError) -> None:
         self.health.review_errors += 1
         failures = self._review_failures.setdefault(run.id, _ReviewFailures())
         failures.count += 1
-        log.exception("review failed", run=run.run_key, attempt=failures.count)
+        # in-process: the traceback is the cause's; from a worker: its text in `detail`
+        log.exception("review failed", run=run.run_key, attempt=failures.count,
+                      detail=error.detail or None)  # fmt: skip
         if failures.count < REVIEW_ATTEMPTS:
             failures.retry_at = self.clock.time() + REVIEW_RETRY_SECONDS
             return
-        reason = redact(f"{type(error).__name__}: {error}")[:300]
+        reason = redact(error.reason)[:300]
         with self.store.transaction():
             self.announcer().review_failed(run, jobs, reason)
         self._review_failures.pop(run.id, None)

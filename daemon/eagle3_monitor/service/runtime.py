@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from eagle3_monitor import __version__
 from eagle3_monitor.config import load_config_and_catalog
 from eagle3_monitor.service.daemon import Daemon, DaemonConfig
+from eagle3_monitor.service.review_worker import WorkerPool
 from eagle3_monitor.service.sd_notify import SystemdNotifier, watchdog_interval
 from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket
 from eagle3_monitor.slack.setup import make_transport
@@ -140,6 +141,7 @@ class Service:
         log.info("stopping")
         self.daemon.stopping.set()
         self.daemon.backend.close()  # a hung sacct is killed, not waited out
+        self.daemon.reviewer.close()  # review workers killed and reaped: redone after a restart
         self.socket.close()
         self.scheduler.shutdown(wait=False)
         idle = self._wait_for_cycles(deadline - min(5.0, budget / 2))
@@ -195,11 +197,13 @@ def install_signal_handlers(service: Service) -> None:
 
 
 def build_daemon(config: DaemonConfig) -> Daemon:
-    """The real parts: the state database, the configured Slurm backend and Slack transport."""
+    """The real parts: the state database, the configured Slurm backend and Slack transport,
+    reviews in worker processes."""
     settings = config.config
     store = Store.open(settings.database_path())
     backend = make_backend(settings.slurm.backend, settings.sacct_settings())
-    return Daemon(config, store, backend, make_transport(settings.slack))
+    transport = make_transport(settings.slack)
+    return Daemon(config, store, backend, transport, reviewer=WorkerPool(config.catalog))
 
 
 def run_daemon(config_path: Path | None) -> int:
