@@ -130,4 +130,6 @@ def in_process_daemon(
     daemon = Daemon(
         DaemonConfig(config, catalog), store, slurm, notifier or console, clock or fake_clock
     )
+    if clock is None:
+        daemon.pause = fake_clock.advance  # a recheck's wait moves the test's clock
     return InProcessDaemon(daemon, slurm, console, fake_clock, store)

@@ -24,6 +24,7 @@ class FakeSlurm:
     def __init__(self) -> None:
         self.records: dict[str, JobRecord] = {}
         self.questions = 0
+        self.targeted = 0  # targeted lookups of ending jobs
         self.hold: threading.Event | None = None
         self.closed = False
 
@@ -37,6 +38,10 @@ class FakeSlurm:
     def jobs_by_id(self, job_ids: Iterable[str]) -> list[JobRecord]:
         wanted = set(job_ids)
         return [record for job_id, record in self._answer().items() if job_id in wanted]
+
+    def jobs_ending(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        self.targeted += 1
+        return self.jobs_by_id(job_ids)
 
     def jobs_since(self, start: datetime) -> list[JobRecord]:
         return list(self._answer().values())

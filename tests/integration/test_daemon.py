@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from eagle3_monitor.service.status_socket import query
 from eagle3_monitor.simulate.pipeline import submit_pipeline
 from tests.integration.conftest import Cluster
 from tests.slack_server import SlackTestServer, StoredMessage
@@ -290,6 +291,39 @@ def test_daemon_fails_a_completed_job_whose_log_shows_a_crash(
     [reply] = replies_for(harness, "task_0")
     assert reply.text.startswith("task_0 fail"), reply.text
     assert harness.status("--json").stdout.count('"COMPLETED"') == 1
+    assert harness.stop()[0] == 0
+
+
+def running_tasks(harness: DaemonHarness) -> int:
+    answer = harness.status("--json")
+    runs = json.loads(answer.stdout).get("runs", []) if answer.returncode == 0 else []
+    return sum(task["state"] == "RUNNING" for run in runs for task in run["tasks"])
+
+
+def test_a_failing_jobs_reply_comes_from_its_log_without_waiting_for_a_poll(
+    harness: DaemonHarness, cluster: Cluster, tmp_path: Path, base: str
+) -> None:
+    """Polls are five minutes apart: one asked-for poll finds the job running; its end is then
+    noticed in its log, confirmed by a targeted sacct, reviewed and replied to with no poll."""
+    harness.settings["daemon"] = {"poll_interval_seconds": 300}
+    harness.start()
+    pipeline = submit_pipeline(
+        tmp_path, epoch=int(time.time()), job_base=base, failures={0: "cuda_oom"},
+        pace=0.3, tasks=1,
+    )  # fmt: skip
+    cluster.wait_for_squeue_state(pipeline.job_ids[0], "R")
+
+    def asked_poll_found_it() -> bool:  # slurmdbd may list the job a moment after squeue
+        assert query(harness.status_socket, {"command": "poll"})["ok"]
+        time.sleep(1.5)
+        return running_tasks(harness) == 1
+
+    wait_until(asked_poll_found_it, 20, "an asked-for poll finding the running job")
+    polls = harness.health()["polls"]
+
+    wait_until(lambda: bool(replies_for(harness, "task_0 fail")), 60, "task_0's failure reply")
+    assert harness.health()["polls"] == polls, "no poll came between the job's start and reply"
+    assert seconds_from_job_end_to_outbox(harness, 0) <= 10
     assert harness.stop()[0] == 0
 
 

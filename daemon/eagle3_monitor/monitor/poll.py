@@ -22,6 +22,7 @@ transaction."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from eagle3_monitor.monitor.discovery import (
 )
 from eagle3_monitor.roles import role_from_batch_log
 from eagle3_monitor.slurm.backend import SlurmBackend
-from eagle3_monitor.slurm.model import JobKey, JobRecord
+from eagle3_monitor.slurm.model import MAY_REQUEUE, JobKey, JobRecord
 from eagle3_monitor.slurm.sacct import LiveJob, SlurmError
 from eagle3_monitor.state.store import JobUpdate, Store, StoredJob, StoredRun, Transition, now_iso
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX
@@ -96,6 +97,9 @@ class PollMemory:
 
     final: set[JobKey] = field(default_factory=set)
     seen: dict[JobKey, _Seen] = field(default_factory=dict)
+    # Held from reading the stored jobs to the commit: a poll and a targeted lookup of ending
+    # jobs (`record_endings`, from another thread) never write from stale reads.
+    recording: threading.Lock = field(default_factory=threading.Lock)
 
 
 _MEMORIES: WeakKeyDictionary[Store, PollMemory] = WeakKeyDictionary()
@@ -143,22 +147,82 @@ def poll_once(
     try:
         discovered = _discover(backend, mark, settings, started)
         tracked = backend.jobs_by_id(unfinished) if unfinished else []
-        live = _live(backend, result)
+        answer = _unique(discovered, tracked)
+        asking = _needs_controller(store, answer, pattern, memory)
+        live = _live(backend, result) if asking else None
     except SlurmError as error:
         result.error = str(error)
         result.finished = datetime.now(UTC)
         return result
-    following = PollMemory()
-    changed = _changed(_unique(discovered, tracked), pattern, live, memory, following, result)
-    planned = _plans(store, changed, live, settings, following)
-    result.jobs_examined = len(changed)
-    with store.transaction():
-        result.transitions = _Writer(store, now_iso()).record(planned)
-        store.set_watermark(WATERMARK, started.isoformat())
-    _remember(planned, following)
-    memory.final, memory.seen = following.final, following.seen
+    with memory.recording:
+        following = PollMemory()
+        changed = _changed(answer, pattern, live, memory, following, result)
+        planned = _plans(store, changed, live or {}, settings, following)
+        result.jobs_examined = len(changed)
+        with store.transaction():
+            result.transitions = _Writer(store, now_iso()).record(planned)
+            store.set_watermark(WATERMARK, started.isoformat())
+        _remember(planned, following)
+        memory.final, memory.seen = following.final, following.seen
     result.finished = datetime.now(UTC)
     return result
+
+
+def record_endings(
+    backend: SlurmBackend, store: Store, settings: WatchSettings, job_ids: list[str]
+) -> PollResult:
+    """The targeted lookup: jobs whose logs say they ended, asked by id (ONE `sacct -j`, no
+    discovery, no scontrol), and what Slurm says of them recorded. Never raises for Slurm
+    trouble (the result's `error`): the regular poll catches up."""
+    result = PollResult(datetime.now(UTC))
+    try:
+        records = backend.jobs_ending(job_ids) if job_ids else []
+    except SlurmError as error:
+        result.error = str(error)
+        return result
+    pattern = re.compile(settings.job_name_pattern)
+    memory = memory_of(store)
+    with memory.recording:
+        unused = PollMemory()
+        changed = _changed(_unique(records, []), pattern, {}, PollMemory(), unused, result)
+        planned = _plans(store, changed, {}, settings, unused)
+        result.jobs_examined = len(changed)
+        with store.transaction():
+            result.transitions = _Writer(store, now_iso()).record(planned)
+        for plan in planned:  # what the next poll compares with
+            if plan.final:
+                memory.final.add(plan.record.key)
+    result.finished = datetime.now(UTC)
+    return result
+
+
+def _needs_controller(
+    store: Store, answer: dict[JobKey, JobRecord], pattern: re.Pattern[str], memory: PollMemory
+) -> bool:
+    """`scontrol show job` only when it can tell something: a pipeline job never seen before
+    (what it waits for groups it into its run), one that started whose logs are still unknown
+    (the controller knows its StdOut), or one that ended in a state Slurm may requeue (is it
+    queued again?). Jobs known final are passed over without a read."""
+    wanted = [
+        record
+        for key, record in answer.items()
+        if key not in memory.final and match_job_name(record.name, pattern)
+    ]
+    if any(record.state in MAY_REQUEUE for record in wanted):
+        return True
+    unknown = []  # the poll's memory answers for the jobs it saw: no read for them
+    for record in wanted:
+        seen = memory.seen.get(record.key)
+        if seen is None:
+            unknown.append(record)
+        elif record.start is not None and not seen.has_logs:
+            return True
+    stored = store.jobs_by_keys(record.key for record in unknown) if unknown else {}
+    for record in unknown:
+        job = stored.get(record.key)
+        if job is None or (not job.final and record.start is not None and not job.log_paths):
+            return True
+    return False
 
 
 def _discover(

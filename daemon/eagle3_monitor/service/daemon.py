@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -22,7 +23,7 @@ import structlog
 from eagle3_monitor.config import MonitorConfig
 from eagle3_monitor.monitor.access import ReadPolicy, policy_for
 from eagle3_monitor.monitor.follow import follow_jobs
-from eagle3_monitor.monitor.poll import PollResult, poll_once
+from eagle3_monitor.monitor.poll import PollResult, poll_once, record_endings
 from eagle3_monitor.report.json_report import verdicts_of_document
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.service.announce import Announcer
@@ -35,7 +36,12 @@ from eagle3_monitor.slurm.model import JobState
 from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 
 log = structlog.get_logger("eagle3_monitor")
-ENDING_WATCH_SECONDS = 30.0  # after a log's trailer, poll early for this long
+ENDING_WATCH_SECONDS = 30.0  # after a log's trailer, ask sacct of the job for this long
+# sacct hears of an end a moment after the log's trailer: ask again this soon, then less often
+FIRST_RECHECK_SECONDS = 0.5
+MAX_RECHECK_SECONDS = 8.0
+WAIT_IN_FOLLOW_SECONDS = 1.5  # a follow cycle waits at most this long for a recheck ...
+ASKS_PER_FOLLOW = 3  # ... and asks sacct at most this often
 SEND_BUDGET_SECONDS = 10.0
 REVIEW_RETRY_SECONDS = 30.0
 REVIEW_ATTEMPTS = 2
@@ -67,6 +73,21 @@ class DaemonConfig:
 class _ReviewFailures:
     count: int = 0
     retry_at: float = 0.0
+
+
+@dataclass
+class _Ending:
+    """A running job whose log says it ended: when to stop asking, when to ask next."""
+
+    job_id: str
+    until: float
+    next_ask: float
+    asked: int = 0
+
+    def asked_now(self, now: float) -> None:
+        self.asked += 1
+        wait = FIRST_RECHECK_SECONDS * 2 ** (self.asked - 1)
+        self.next_ask = now + min(MAX_RECHECK_SECONDS, wait)
 
 
 @dataclass
@@ -106,15 +127,18 @@ class Daemon:
         self.store = store
         self.backend = backend
         self.clock = clock or SystemClock()
-        self.outbox = Outbox(store)
+        # the scheduler's hook: run a cycle ("review", "send") now, not at its next interval
+        self.wake: Callable[[str], None] = lambda cycle: None
+        self.outbox = Outbox(store, on_added=lambda: self.wake("send"))
         self.stopping = threading.Event()
-        self.poll_soon = threading.Event()  # a log says its job ended, or status asked
+        self.pause: Callable[[float], object] = self.stopping.wait  # tests: a fake clock's
+        self.poll_soon = threading.Event()  # status asked for a poll
         self.sender = self._sender(notifier)
         self.health = Health(started=self.clock.time())
         self.status = StatusService(store, self.health, self.poll_soon.set, self.clock.time)
         self._claims = _Claims()
         self._review_failures: dict[int, _ReviewFailures] = {}
-        self._ending: dict[int, float] = {}  # job row -> until when to poll early
+        self._ending: dict[int, _Ending] = {}  # job row -> its end, to confirm with sacct
         self._parents_checked = False  # every run's parent, once after a start
 
     @property
@@ -196,9 +220,11 @@ class Daemon:
 
     # ------------------------------------------------------------------ follow
     def follow_cycle(self) -> bool:
-        """Read running jobs' new log lines (no lock held); alert on fatal errors and stalls;
-        ask for an early poll when a log shows its job ending. Positions and alerts commit
-        together, so a crash can neither skip an alert nor repeat one."""
+        """Read running jobs' new log lines (no lock held); alert on fatal errors and stalls.
+        Positions and alerts commit together, so a crash can neither skip an alert nor repeat
+        one. A log that shows its job ending (the trailer) is confirmed by ONE targeted `sacct
+        -j` for such jobs, and an end Slurm confirms is reviewed at once, not at the next
+        poll."""
         now = self.clock.time()
         running = [
             job
@@ -216,17 +242,50 @@ class Daemon:
                 run = self.store.run(seen.job.run_id) if seen.job.run_id is not None else None
                 if run is not None:
                     announcer.progress(run, seen, now)
-                if seen.ending:
-                    self._ending.setdefault(seen.job.row, now + ENDING_WATCH_SECONDS)
+                if seen.ending and seen.job.row not in self._ending:
+                    job = seen.job
+                    self._ending[job.row] = _Ending(job.job_id, now + ENDING_WATCH_SECONDS, now)
         still_running = {job.row for job in running}
         self._ending = {
-            row: until
-            for row, until in self._ending.items()
-            if until > now and row in still_running
+            row: ending
+            for row, ending in self._ending.items()
+            if ending.until > now and row in still_running
         }
-        if self._ending:  # sacct has not caught up with a job whose log says it ended
-            self.poll_soon.set()
+        self._confirm_endings()
         return followed.budget_left == 0 and bool(followed.positions)
+
+    def _confirm_endings(self) -> None:
+        """Ask sacct of the jobs whose logs say they ended (one `sacct -j` for all that are
+        due), record what it says, and wake the review when it confirms an end. sacct may not
+        have heard of the end yet: soon rechecks wait here (briefly), later ones are left to
+        the next follow cycles."""
+        for _ in range(ASKS_PER_FOLLOW):
+            if not self._ending or self.stopping.is_set():
+                return
+            now = self.clock.time()
+            due = [ending for ending in self._ending.values() if ending.next_ask <= now]
+            if due:
+                self._ask_about_endings(due, now)
+            upcoming = min((e.next_ask for e in self._ending.values()), default=None)
+            if upcoming is None or upcoming - now > WAIT_IN_FOLLOW_SECONDS:
+                return
+            self.pause(max(0.0, upcoming - now))
+
+    def _ask_about_endings(self, due: list[_Ending], now: float) -> None:
+        for ending in due:
+            ending.asked_now(now)
+        watch = self.config.watch_settings()
+        result = record_endings(self.backend, self.store, watch, [e.job_id for e in due])
+        if not result.ok:
+            log.warning("sacct could not confirm ending jobs; the poll will", error=result.error)
+            return
+        ended = [transition.job for transition in result.transitions if transition.final]
+        if not ended:
+            return
+        self._ending = {row: e for row, e in self._ending.items()
+                        if row not in {job.row for job in ended}}  # fmt: skip
+        log.info("ended, as the logs said", jobs=[job.display_id for job in ended])
+        self.wake("review")
 
     def _job_policy(self, job: StoredJob) -> ReadPolicy:
         run = self.store.run(job.run_id) if job.run_id is not None else None

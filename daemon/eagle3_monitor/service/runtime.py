@@ -3,11 +3,12 @@
 Startup builds the real parts (the state database, the Slurm backend, the Slack transport),
 opens the status socket, starts the scheduler, then says READY=1. An APScheduler
 BackgroundScheduler runs each cycle as `while cycle(): ...` (no overlapping polls, late runs
-coalesced; reviews in up to `review_workers` threads). The main thread owns signals (handlers
-only set flags), watchdog pings (only while polls happen), SIGHUP reloads and a bounded
-shutdown: after `shutdown_timeout_seconds` the process exits whatever is still in flight (a
-hung sacct is killed; a half-sent Slack message is found again after a restart). A second
-SIGINT forces the exit."""
+coalesced; reviews in up to `review_workers` threads). A cycle also runs at once when woken
+(`Daemon.wake`: an ended job to review, an outbox row to send); woken while it runs, it goes
+round once more. The main thread owns signals (handlers only set flags), watchdog pings (only
+while polls happen), SIGHUP reloads and a bounded shutdown: after `shutdown_timeout_seconds`
+the process exits whatever is still in flight (a hung sacct is killed; a half-sent Slack
+message is found again after a restart). A second SIGINT forces the exit."""
 
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ class Service:
         self.reload_event = threading.Event()
         self._busy = threading.Condition()
         self._cycles_running = 0
+        self._running: dict[str, int] = {}  # cycle name -> instances running now
+        self._instances: dict[str, int] = {}
+        self._woken: dict[str, threading.Event] = {}
         config = daemon.config
         self.scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
@@ -69,6 +73,7 @@ class Service:
         rhythm = self.daemon.config.daemon
         daemon = self.daemon
         self.socket.start()
+        daemon.wake = self._wake
         self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True)
         self._every("follow", rhythm.follow_interval_seconds, daemon.follow_cycle)
         self._every("review", REVIEW_CHECK_SECONDS, daemon.review_cycle,
@@ -93,29 +98,56 @@ class Service:
         instances: int = 1,
         first_now: bool = False,
     ) -> None:
+        woken = self._woken[name] = threading.Event()
+        self._instances[name] = instances
+
         def drain() -> None:
             with self._busy:
                 self._cycles_running += 1
+                self._running[name] = self._running.get(name, 0) + 1
             try:
-                while not self.stop_event.is_set() and cycle():
-                    pass
+                self._drain(cycle, woken)
             except Exception:  # one failing cycle must not end the service
                 log.exception("cycle failed", cycle=name)
             finally:
                 with self._busy:
                     self._cycles_running -= 1
+                    self._running[name] -= 1
                     self._busy.notify_all()
             if name == "poll":
                 self._wake("review")
+            elif woken.is_set():  # woken between its last round and its end
+                self._wake(name)
 
         first = {"next_run_time": _now()} if first_now else {}  # None would add it paused
         self.scheduler.add_job(
             drain, "interval", seconds=seconds, id=name, max_instances=instances, **first
         )
 
+    def _drain(self, cycle: Callable[[], bool], woken: threading.Event) -> None:
+        """`while cycle(): ...`, and round again when woken meanwhile."""
+        while not self.stop_event.is_set():
+            woken.clear()
+            while not self.stop_event.is_set() and cycle():
+                pass
+            if not woken.is_set():
+                return
+
     def _wake(self, name: str) -> None:
-        if self.scheduler.running and not self.stop_event.is_set():
-            self.scheduler.modify_job(name, next_run_time=_now())
+        """Run a cycle now: started when it may run another instance, else the running one
+        goes round once more."""
+        woken = self._woken.get(name)
+        if woken is None or self.stop_event.is_set() or not self.scheduler.running:
+            return
+        woken.set()
+        with self._busy:
+            full = self._running.get(name, 0) >= self._instances[name]
+        if not full:
+            woken.clear()
+            try:  # called inside the daemon's transactions: must never raise
+                self.scheduler.modify_job(name, next_run_time=_now())
+            except Exception as error:  # the scheduler shutting down meanwhile
+                log.debug("could not wake a cycle", cycle=name, error=str(error))
 
     def run_forever(self) -> int:
         interval = watchdog_interval()

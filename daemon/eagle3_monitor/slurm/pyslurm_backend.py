@@ -75,6 +75,10 @@ class PyslurmBackend:
         ids = sorted({int(job_id) for job_id in job_ids if job_id.isdigit()})
         return self._load(ids=ids) if ids else []
 
+    def jobs_ending(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        """The targeted lookup of jobs whose logs say they ended: one slurmdbd query by id."""
+        return self.jobs_by_id(job_ids)
+
     def jobs_since(self, start: datetime) -> list[JobRecord]:
         return self._load(start_time=start, end_time=datetime.now(UTC).astimezone())
 

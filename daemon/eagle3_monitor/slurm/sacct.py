@@ -185,6 +185,11 @@ class SacctBackend:
             return []
         return self._sacct(*(["-j", id_list] for id_list in _id_lists(ids)))
 
+    def jobs_ending(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        """The targeted lookup: one `sacct -j` for the jobs whose logs say they are ending, to
+        confirm (and record) their end without waiting for the next poll."""
+        return self.jobs_by_id(job_ids)
+
     def jobs_since(self, start: datetime) -> list[JobRecord]:
         """Jobs of the watched users that existed since `start` (allocations only)."""
         window = ["-X", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"), "-E", "now", "-s", ALL_STATES]
