@@ -7,9 +7,12 @@ at most one message per `pace` seconds per channel. Exactly-once: a row is claim
 committed) before the post, which happens without any lock, and marked `sent` with Slack's ts
 after it; a row found `sending` (the process died in between) is first looked for in the
 thread by the key in its message metadata and re-posted only when absent (at-least-once where
-the token lacks the history scopes). Transient failures (429, 5xx, no connection) leave the row
-pending with a backoff; permanent ones park it; a bad token stops the sender until the
-configuration changes."""
+the token lacks the history scopes). Which row goes next is chosen again after every call:
+new threads and jobs' replies before summaries, and among them the thread that waited longest
+(threads take turns), so a failure reply never waits behind another run's backlog; edits
+(chat.update) are paced apart from posts and fill the gaps between them. Transient failures
+(429, 5xx, no connection) leave the row pending with a backoff; permanent ones park it; a bad
+token stops the sender until the configuration changes."""
 
 from __future__ import annotations
 
@@ -26,6 +29,12 @@ from eagle3_monitor.slack.transport import DeliveryError, Transport
 from eagle3_monitor.state.store import Database, now_iso
 
 PACE_SECONDS = 1.0
+# Which due row goes first (lower first), by event: a new thread and a job's reply before a
+# run's summary, edits of parents last (they have their own pacing, so they fill the gaps).
+# A run's thread stays in row order: its next post ranks by its most urgent waiting post.
+URGENCY = {"parent": 0, "final": 0, "early": 0, "stall": 0, "recovered": 0, "finished": 1}
+EDIT_URGENCY = 2
+MAX_TURNS_KEPT = 4096
 MAX_PROBE_SECONDS = 5.0  # during an outage, how long at most between two tries
 
 
@@ -101,15 +110,19 @@ class Row:
     message: Message
     status: str
     attempts: int
+    event: str = ""
 
 
 class Outbox:
     """The outbox and slack_threads tables. Every method holds the database's lock for one
     quick statement (or joins the transaction its caller has opened). Over a read-only
-    `Snapshot` (the status socket) only the reading methods work."""
+    `Snapshot` (the status socket) only the reading methods work. `on_added` is called after
+    each new row (the daemon wakes its sender: a reply goes out without waiting for the next
+    send cycle; inside a transaction the sender's first read waits for its commit)."""
 
-    def __init__(self, store: Database) -> None:
+    def __init__(self, store: Database, on_added: Callable[[], object] | None = None) -> None:
         self.store = store
+        self.on_added = on_added
 
     def add(self, notification: Notification, channel: str, message: Message) -> bool:
         """Record a notification; False when one with its key exists already (never twice)."""
@@ -121,7 +134,10 @@ class Outbox:
                 (notification.key, notification.run_id, notification.job, notification.kind,
                  str(notification.event), channel, json.dumps(message.to_payload()), now_iso()),
             )  # fmt: skip
-        return cursor.rowcount == 1
+        added = cursor.rowcount == 1
+        if added and self.on_added is not None:
+            self.on_added()
+        return added
 
     def cover(self, notification: Notification, by: Notification) -> bool:
         """Record `notification` as said by an earlier one (`by`): never posted."""
@@ -194,7 +210,8 @@ class Outbox:
                 continue
             due.append(
                 Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
-                    Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"])
+                    Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"],
+                    r["event"] or "")
             )  # fmt: skip
         return due
 
@@ -354,7 +371,8 @@ class Sender:
         self.clock = clock
         self.wall_clock = wall_clock
         self.sleep = sleep
-        self.last_post: dict[str, float] = {}
+        self.last_post: dict[str, float] = {}  # pacing key (channel, or its edits) -> clock
+        self.last_turn: dict[int, float] = {}  # run -> when its thread last had a call
         self.blocked: str | None = None  # set by a bad token: nothing is tried until reload
         self.outage: Outage | None = None
         self._draining = threading.Lock()
@@ -379,13 +397,12 @@ class Sender:
 
     def _drain_once(self, deadline: float | None, result: DrainResult) -> bool:
         stalled_runs: set[int] = set()
-        for row in self.outbox.owed_notifications(self.wall_clock()):
+        tried: set[int] = set()
+        while (row := self._next_row(stalled_runs, tried, result)) is not None:
             if deadline is not None and self.clock() >= deadline:
                 result.more = True
                 return False
-            if row.run_id in stalled_runs:
-                result.deferred += 1
-                continue
+            tried.add(row.id)
             try:
                 delivered = self._deliver(row)
             except DeliveryError as error:
@@ -396,12 +413,58 @@ class Sender:
                 continue
             if self.outage is not None:
                 return self._recovered(result)
+            if row.kind != "update":  # an edit takes no post's slot: not the thread's turn
+                self.last_turn[row.run_id] = self.clock()
             if delivered:
                 result.sent += 1
             else:
                 stalled_runs.add(row.run_id)  # a reply waiting for its parent
                 result.deferred += 1
         return False
+
+    def _next_row(self, stalled_runs: set[int], tried: set[int], result: DrainResult) -> Row | None:
+        """The most urgent row due now, read again after every call so a reply queued meanwhile
+        goes next: one whose pacing allows it now (an edit goes in the gap between two posts
+        of its channel), then by urgency, then the run whose thread waited longest (threads
+        take turns: a failure reply never waits for another run's whole backlog), then row
+        order. Each run's posts stay in row order; edits may go at any time."""
+        heads: dict[int, Row] = {}
+        urgency: dict[int, int] = {}
+        edits: list[Row] = []
+        for row in self.outbox.owed_notifications(self.wall_clock()):
+            if row.id in tried:
+                continue
+            if row.run_id in stalled_runs:
+                result.deferred += 1
+                tried.add(row.id)
+                continue
+            if row.kind == "update":
+                edits.append(row)
+                continue
+            heads.setdefault(row.run_id, row)
+            rank = URGENCY.get(row.event, EDIT_URGENCY - 1)
+            urgency[row.run_id] = min(urgency.get(row.run_id, rank), rank)
+        ranked = [(urgency[run], head) for run, head in heads.items()]
+        ranked += [  # an edit waits for its thread's parent to be posted
+            (EDIT_URGENCY, edit)
+            for edit in edits
+            if edit.run_id not in heads or heads[edit.run_id].kind != "parent"
+        ]
+        if len(self.last_turn) > MAX_TURNS_KEPT:  # only runs with rows waiting need theirs
+            waiting = {row.run_id for _, row in ranked}
+            self.last_turn = {run: at for run, at in self.last_turn.items() if run in waiting}
+        if not ranked:
+            return None
+        return min(ranked, key=lambda item: self._rank(*item))[1]
+
+    def _rank(self, urgency: int, row: Row) -> tuple[bool, int, float, int]:
+        turn = self.last_turn.get(row.run_id, float("-inf"))
+        return (not self._ready(row), urgency, turn, row.id)
+
+    def _ready(self, row: Row) -> bool:
+        """May this row's call go now, as its channel's pacing goes?"""
+        last = self.last_post.get(_pace_key(row.kind, row.channel))
+        return last is None or self.clock() - last >= self.pace
 
     def _recovered(self, result: DrainResult) -> bool:
         """The first success after an outage: it is over, and every waiting row is due."""
@@ -432,7 +495,8 @@ class Sender:
         """Edit the run's parent in place; only the newest pending edit is sent."""
         if thread is not None and not self.outbox.superseded(row):
             channel, ts = thread
-            self._call(channel, lambda: self.transport.update(channel, ts, row.message))
+            edits = _pace_key(row.kind, channel)
+            self._call(edits, lambda: self.transport.update(channel, ts, row.message))
         self.outbox.mark_sent(row, thread[1] if thread else None)
 
     def _deliver_post(self, row: Row, thread: tuple[str, str] | None) -> None:
@@ -453,7 +517,8 @@ class Sender:
         self.outbox.mark_sent(row, ts, channel)
 
     def _pace(self, channel: str) -> None:
-        """Wait until `pace` seconds have passed since the last call to this channel ended."""
+        """Wait until `pace` seconds have passed since the last call to this channel ended
+        (posts and edits of a channel are paced apart: Slack limits them separately)."""
         last = self.last_post.get(channel)
         if last is not None:
             wait = self.pace - (self.clock() - last)
@@ -488,3 +553,8 @@ class Sender:
             self.outage.failed_again(now, message)
         self.outbox.defer(row, message, row.attempts + 1, self.outage.retry_at)
         result.deferred += 1
+
+
+def _pace_key(kind: str, channel: str) -> str:
+    """Posts and edits of a channel are paced apart: Slack limits them separately."""
+    return f"{channel} edits" if kind == "update" else channel
