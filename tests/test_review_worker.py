@@ -6,8 +6,13 @@ the faults are jobs that misbehave inside the child (tests/fakes/review_faults.p
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import os
 import random
+import signal
+import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from eagle3_monitor.review.run import ReviewSettings
 from eagle3_monitor.rules import Catalog
@@ -30,10 +36,12 @@ from eagle3_monitor.service.review_worker import (
 )
 from eagle3_monitor.service.runtime import Service
 from eagle3_monitor.simulate.experiment import TaskPlan, plan_failing_at, write_experiment
-from eagle3_monitor.simulate.logtext import training_log
+from eagle3_monitor.simulate.logtext import ACCOUNT_PREFIX, training_log
 from eagle3_monitor.slurm.model import JobState
+from eagle3_monitor.slurm.sacct import BASE_FIELDS, DELIMITER
 from eagle3_monitor.state.store import StoredJob, StoredRun
 from eagle3_monitor.vocabulary import Role
+from tests.cli_runner import executable
 from tests.daemon_harness import in_process_daemon
 from tests.fakes.review_faults import ExitingJob, HangingJob, KilledJob, RaisingJob, faulty
 from tests.fakes.slurm import pipeline_job
@@ -392,3 +400,93 @@ def test_jobs_are_sent_as_the_daemon_stored_them(tmp_path: Path, pool: WorkerPoo
     cancelled = [*jobs[:2], replace(jobs[2], state=JobState.CANCELLED, raw_state="CANCELLED by 0")]
     review = pool.review(run_of(experiment), cancelled, ReviewSettings()).review
     assert str(review.tasks[2].verdict) == "cancelled"
+
+
+# ---------------------------------------------------------------------------- the service
+STAND_IN_SACCT = """#!/bin/sh
+case " $* " in *" --version "*) echo "slurm 22.05.8"; exit 0;; esac
+cat {rows}
+"""
+
+
+def sacct_rows(experiment: Path) -> str:
+    """The experiment's first three jobs as sacct prints them: two completed, one failed."""
+    lines = []
+    for index, (state, code) in enumerate([("COMPLETED", 0), ("COMPLETED", 0), ("FAILED", 1)]):
+        job_id = str(418200 + index)
+        values = {
+            "JobID": job_id, "JobIDRaw": job_id, "State": state, "ExitCode": f"{code}:0",
+            "JobName": f"{ACCOUNT_PREFIX}.Qwen3-8B_EAGLE3_offline_{index}",
+            "Submit": f"2026-11-26T01:00:0{index}", "Start": "2026-11-26T01:01:00",
+            "End": "2026-11-26T01:09:00", "User": getpass.getuser(),
+            "WorkDir": str(experiment / f"Qwen3-8B_EAGLE3_offline_{index}"), "Partition": "batch",
+            "Reason": "None", "NodeList": "gpu-a001", "Timelimit": "04:00:00", "Comment": "",
+            "Cluster": "dev",
+        }  # fmt: skip
+        lines.append(DELIMITER.join(values[field] for field in BASE_FIELDS) + "\n")
+    return "".join(lines)
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_the_service_reviews_in_a_worker_and_sigterm_leaves_no_worker_behind(
+    searchable_dir: Path,
+) -> None:
+    experiment = failing_experiment(searchable_dir / "runs")
+    rows = searchable_dir / "rows.txt"
+    rows.write_text(sacct_rows(experiment))
+    sacct = searchable_dir / "sacct"
+    sacct.write_text(STAND_IN_SACCT.format(rows=rows))
+    scontrol = searchable_dir / "scontrol"
+    scontrol.write_text("#!/bin/sh\necho 'No jobs in the system'\nexit 1\n")
+    for tool in (sacct, scontrol):
+        tool.chmod(0o755)
+    database = searchable_dir / "state.db"
+    config = {
+        "slurm": {"sacct": str(sacct), "scontrol": str(scontrol)},
+        "state": {"database": str(database)},
+        "status": {"socket": str(searchable_dir / "run" / "status.sock")},
+        "slack": {"mode": "console", "pace_seconds": 0},
+        "daemon": {"shutdown_timeout_seconds": 5, "poll_interval_seconds": 1},
+    }
+    (searchable_dir / "monitor.yaml").write_text(yaml.safe_dump(config))
+    command = [*executable(), "run", "--config", str(searchable_dir / "monitor.yaml"), "--log-json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (database.exists() and reviews_in(database)):
+            assert process.poll() is None and time.monotonic() < deadline, "no review stored"
+            time.sleep(0.1)
+        workers = [pid for pid in children_of(process.pid) if "review_worker" in command_of(pid)]
+        assert len(workers) >= 1, "the review ran in a worker, which waits for more"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output[-3000:]
+    assert all(gone(pid) for pid in workers), "SIGTERM kills and reaps the workers"
+    assert "*task_2* (training)" in output and "gpu_oom" in output
+    assert "Traceback" not in output
+
+
+def reviews_in(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM reviews").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+
+def command_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
