@@ -74,7 +74,7 @@ def test_a_reply_queued_while_the_sender_drains_goes_next_not_last(store: Store)
         nonlocal calls
         calls += 1
         clock.advance(seconds)
-        if calls == 3:  # the wait before "run 1 step 1"
+        if calls == 3:  # the wait for the slot "run 1 step 2" was to take
             reply(outbox, 2, "run 2 failed")
 
     sender = Sender(Outbox(store), slack, pace=1.0, clock=clock.monotonic,
@@ -82,7 +82,7 @@ def test_a_reply_queued_while_the_sender_drains_goes_next_not_last(store: Store)
     sender.drain()
 
     texts = posted(slack)
-    assert texts.index("run 2 failed") == texts.index("run 1 step 1") + 1
+    assert texts[3:5] == ["parent 2", "run 2 failed"], "the reply (and its parent) took it"
     assert [t for t in texts if t.startswith("run 1")] == [f"run 1 step {n}" for n in range(5)]
 
 
@@ -155,7 +155,9 @@ def test_an_edit_waiting_for_its_parent_does_not_hold_its_thread_back(store: Sto
     sender.drain()
 
     texts = posted(slack)
-    assert texts[1:5] == ["parent 2", "parent 3", "run 1 step 0", "run 3 failed"], texts
+    assert texts[1:5] == ["run 1 step 0", "parent 3", "run 3 failed", "run 1 step 1"], texts
+    assert "parent 2" in texts, "a parent with no reply waiting goes after the replies"
+    assert sorted(message.text for _, message in slack.edits) == ["edit 2", "edit 3"]
 
 
 def test_an_edit_of_a_parent_does_not_use_up_its_threads_turn(store: Store) -> None:

@@ -7,12 +7,13 @@ at most one message per `pace` seconds per channel. Exactly-once: a row is claim
 committed) before the post, which happens without any lock, and marked `sent` with Slack's ts
 after it; a row found `sending` (the process died in between) is first looked for in the
 thread by the key in its message metadata and re-posted only when absent (at-least-once where
-the token lacks the history scopes). Which row goes next is chosen again after every call:
-new threads and jobs' replies before summaries, and among them the thread that waited longest
-(threads take turns), so a failure reply never waits behind another run's backlog; edits
-(chat.update) are paced apart from posts and fill the gaps between them. Transient failures
-(429, 5xx, no connection) leave the row pending with a backoff; permanent ones park it; a bad
-token stops the sender until the configuration changes."""
+the token lacks the history scopes). Which row goes next is chosen when its pacing slot comes:
+jobs' replies first (with the parent one waits for), then new threads, then summaries, and
+among replies the thread that had one least recently (threads take turns), so a failure reply
+never waits behind another run's backlog; edits (chat.update) are paced apart from posts and
+fill the gaps between them. Transient failures (429, 5xx, no connection) leave the row
+pending with a backoff; permanent ones park it; a bad token stops the sender until the
+configuration changes."""
 
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ from eagle3_monitor.slack.transport import DeliveryError, Transport
 from eagle3_monitor.state.store import Database, now_iso
 
 PACE_SECONDS = 1.0
-# Which due row goes first (lower first), by event: a new thread and a job's reply before a
-# run's summary, edits of parents last (they have their own pacing, so they fill the gaps).
-# A run's thread stays in row order: its next post ranks by its most urgent waiting post.
-URGENCY = {"parent": 0, "final": 0, "early": 0, "stall": 0, "recovered": 0, "finished": 1}
-EDIT_URGENCY = 2
+# Which due row goes first (lower first), by event: a job's reply, then a new thread's parent,
+# then a run's summary, edits of parents last (they have their own pacing: they fill the gaps).
+# A run's thread stays in row order: its next post ranks by its most urgent waiting post, so a
+# parent a reply waits for goes as soon as that reply would.
+URGENCY = {"final": 0, "early": 0, "stall": 0, "recovered": 0, "parent": 1, "finished": 2}
+EDIT_URGENCY = 3
 MAX_TURNS_KEPT = 4096
 MAX_PROBE_SECONDS = 5.0  # during an outage, how long at most between two tries
 
@@ -398,10 +400,17 @@ class Sender:
     def _drain_once(self, deadline: float | None, result: DrainResult) -> bool:
         stalled_runs: set[int] = set()
         tried: set[int] = set()
+        waited = False
         while (row := self._next_row(stalled_runs, tried, result)) is not None:
             if deadline is not None and self.clock() >= deadline:
                 result.more = True
                 return False
+            wait = self._wait_before(row)
+            if wait > 0 and not waited:  # wait for the slot, then choose again: a reply
+                self.sleep(wait)  # queued meanwhile goes in it
+                waited = True
+                continue
+            waited = False
             tried.add(row.id)
             try:
                 delivered = self._deliver(row)
@@ -413,7 +422,7 @@ class Sender:
                 continue
             if self.outage is not None:
                 return self._recovered(result)
-            if row.kind != "update":  # an edit takes no post's slot: not the thread's turn
+            if row.kind == "reply":  # threads take turns at replies (a parent is no turn)
                 self.last_turn[row.run_id] = self.clock()
             if delivered:
                 result.sent += 1
@@ -423,10 +432,10 @@ class Sender:
         return False
 
     def _next_row(self, stalled_runs: set[int], tried: set[int], result: DrainResult) -> Row | None:
-        """The most urgent row due now, read again after every call so a reply queued meanwhile
+        """The most urgent row due now, read again before every call so a reply queued meanwhile
         goes next: one whose pacing allows it now (an edit goes in the gap between two posts
-        of its channel), then by urgency, then the run whose thread waited longest (threads
-        take turns: a failure reply never waits for another run's whole backlog), then row
+        of its channel), then by urgency, then the run whose thread had a reply least recently
+        (threads take turns: a failure reply never waits for another run's backlog), then row
         order. Each run's posts stay in row order; edits may go at any time."""
         heads: dict[int, Row] = {}
         urgency: dict[int, int] = {}
@@ -463,8 +472,11 @@ class Sender:
 
     def _ready(self, row: Row) -> bool:
         """May this row's call go now, as its channel's pacing goes?"""
+        return self._wait_before(row) <= 0
+
+    def _wait_before(self, row: Row) -> float:
         last = self.last_post.get(_pace_key(row.kind, row.channel))
-        return last is None or self.clock() - last >= self.pace
+        return 0.0 if last is None else self.pace - (self.clock() - last)
 
     def _recovered(self, result: DrainResult) -> bool:
         """The first success after an outage: it is over, and every waiting row is due."""
