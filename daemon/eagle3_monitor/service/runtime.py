@@ -39,7 +39,10 @@ from eagle3_monitor.state.store import Store
 log = structlog.get_logger("eagle3_monitor")
 EXIT_STARTUP_FAILED = 3
 HOUSEKEEPING_SECONDS = 600.0
-REVIEW_CHECK_SECONDS = 1.0
+# Every poll and every end a log announces wake the review at once; this check only finds
+# retries that came due and retires idle review workers, so it need not run often.
+REVIEW_CHECK_SECONDS = 5.0
+STATUS_SECONDS = 10.0  # systemd's STATUS= line (it counts the runs: not every second)
 
 
 def load_daemon_config(config_path: Path | None) -> DaemonConfig:
@@ -152,6 +155,7 @@ class Service:
     def run_forever(self) -> int:
         interval = watchdog_interval()
         period = self.daemon.config.daemon.poll_interval_seconds
+        status_due = time.monotonic() + STATUS_SECONDS
         while not self.stop_event.is_set():
             self.stop_event.wait(min(interval or 1.0, 1.0))
             if self.reload_event.is_set():
@@ -162,7 +166,9 @@ class Service:
                 self._wake("poll")
             if interval is not None and self.scheduler.running and self.daemon.healthy(period):
                 self.systemd.watchdog()
-            self.systemd.status(self.daemon.status.summary())
+            if self.systemd.enabled and time.monotonic() >= status_due:
+                status_due = time.monotonic() + STATUS_SECONDS
+                self.systemd.status(self.daemon.status.summary())
         return self.shutdown()
 
     def shutdown(self) -> int:
