@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -35,16 +36,41 @@ def backend(
     return PyslurmBackend(settings, module=standin, installed_version=lambda: installed)
 
 
-def test_pyslurm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pyslurm", None)
+def fake_pyslurm(tmp_path: Path, body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `pyslurm` on the path of this process and its children, whose import runs `body`."""
+    package = tmp_path / "site" / "pyslurm"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(body)
+    monkeypatch.setenv("PYTHONPATH", str(package.parent))
 
-    with pytest.raises(SlurmError, match=r"pyslurm cannot be imported.*or use backend: sacct"):
+
+def test_pyslurm_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_pyslurm(tmp_path, "raise ImportError('No module named pyslurm')\n", monkeypatch)
+
+    with pytest.raises(SlurmError, match=r"importing it fails \(ImportError: No module.*sacct"):
         make_backend("pyslurm", SacctSettings())
+
+
+def test_a_pyslurm_whose_import_would_end_the_daemon_is_refused_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what libslurm does on import without a configuration: print and _exit
+    fake_pyslurm(tmp_path, (
+        "import os, sys\n"
+        "sys.stderr.write('python: fatal: Could not establish a configuration source\\n')\n"
+        "os._exit(1)\n"
+    ), monkeypatch)  # fmt: skip
+
+    with pytest.raises(
+        SlurmError, match=r"\(python: fatal: Could not establish a config.*SLURM_CONF"
+    ):
+        make_backend("pyslurm", SacctSettings())
+    assert "pyslurm" not in sys.modules  # never imported here
 
 
 def test_pyslurm_version_must_match_the_installed_slurm() -> None:
     with pytest.raises(
-        SlurmError, match=r"pyslurm 25\.11 does not match the installed Slurm 22\.5"
+        SlurmError, match=r"pyslurm 25\.11 does not match the installed Slurm 22\.05: "
     ):
         backend(installed=(22, 5)).jobs_by_id(["1"])
 

@@ -1,4 +1,5 @@
-"""The sacct backend against verbatim Slurm 22.05 output (tests/fixtures/slurm/)."""
+"""The sacct backend against verbatim Slurm 22.05 and 25.11 output (tests/fixtures/slurm/,
+captured with tests/fixtures/slurm/capture.py: the same jobs on both versions)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eagle3_monitor.slurm.model import JobState, parse_state
+from eagle3_monitor.slurm.model import JobRecord, JobState, parse_state
 from eagle3_monitor.slurm.sacct import (
     DELIMITER,
     Completed,
@@ -43,9 +44,52 @@ CAPTURE_FIELDS = [
 ]
 
 
+STDIO_FIELDS = ["StdOut", "StdErr"]
+LAB = "/lab"  # the capture's lab directory, written `$LAB` in the fixtures
+
+
 def records(name: str) -> dict[str, object]:
-    parsed = parse_sacct((FIXTURES / name).read_text(), CAPTURE_FIELDS)
+    fields = CAPTURE_FIELDS + (STDIO_FIELDS if "25.11" in name else [])
+    text = (FIXTURES / name).read_text().replace("$LAB", LAB)
+    parsed = parse_sacct(text, fields)
     return {record.display_id: record for record in parsed}
+
+
+@pytest.mark.parametrize("version", ["22.05", "25.11"])
+def test_both_versions_give_the_same_states_codes_and_array_tasks(version: str) -> None:
+    jobs = records(f"sacct_default_{version}.txt")
+    by_name: dict[str, list[JobRecord]] = {}
+    for job in jobs.values():
+        by_name.setdefault(job.name, []).append(job)  # type: ignore[attr-defined]
+
+    states = {name: [job.state for job in found] for name, found in by_name.items()}
+    assert states["ok"] == [JobState.COMPLETED]
+    assert states["fail"] == [JobState.FAILED]
+    assert states["timeout"] == [JobState.TIMEOUT]
+    assert states["cancel"] == [JobState.CANCELLED]
+    assert states["depparent"] == [JobState.FAILED]
+    assert sorted(states["array"]) == sorted([JobState.COMPLETED] * 3 + [JobState.FAILED])
+    assert (by_name["fail"][0].exit_code, by_name["fail"][0].signal) == (1, 0)
+    failed_task = next(job for job in by_name["array"] if job.state is JobState.FAILED)
+    assert failed_task.display_id.endswith("_2") and failed_task.array_job_id
+
+
+def test_slurm_25_11_output_paths_are_expanded_to_the_files_slurm_wrote() -> None:
+    # the capture's lab held exactly these files (sbatch_%x_%j.out, sbatch_%x_%A_%a.err, ...)
+    jobs = records("sacct_default_25.11.txt")
+
+    assert jobs["3"].stdout == "/lab/jobs/sbatch_ok_3.out"  # type: ignore[attr-defined]
+    assert jobs["3"].stderr == "/lab/jobs/sbatch_ok_3.err"  # type: ignore[attr-defined]
+    assert jobs["8_2"].key.job_id == "13"  # type: ignore[attr-defined]
+    assert jobs["8_2"].stdout == "/lab/jobs/sbatch_array_8_2.out"  # type: ignore[attr-defined]
+    assert jobs["10"].stdout == "/lab/jobs/sbatch_dependent_10.out"  # type: ignore[attr-defined]
+
+
+def test_slurm_25_11_cgroup_oom_is_out_of_memory() -> None:
+    oom = records("sacct_default_25.11.txt")["7"]
+
+    assert oom.state is JobState.OUT_OF_MEMORY  # type: ignore[attr-defined]
+    assert oom.is_final()  # type: ignore[attr-defined]
 
 
 def test_parse_default_capture_allocation_lines_are_the_authority() -> None:

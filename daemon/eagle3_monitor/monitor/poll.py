@@ -314,7 +314,8 @@ def _plan(
     settings: WatchSettings,
 ) -> _Planned:
     """What to record for one job; looks at the disk, writes nothing."""
-    reported = [path for path in (record.stdout, live.stdout if live else None) if path]
+    said = (record.stdout, record.stderr, live.stdout if live else None)
+    reported = list(dict.fromkeys(path for path in said if path))
     if existing is not None:  # scontrol forgets a job minutes after it ends: keep what it said
         reported += [path for path in existing.log_paths if path not in reported]
     experiment = experiment_dir_text(*reported, record.work_dir)

@@ -98,7 +98,8 @@ class JobRecord:
     node_list: str = ""
     time_limit: str = ""
     comment: str = ""
-    stdout: str | None = None
+    stdout: str | None = None  # where the batch script's output went (patterns expanded)
+    stderr: str | None = None  # its error output, when not the same file
     steps: list[JobStep] = field(default_factory=list)
     array_job_id: str | None = None
 

@@ -9,24 +9,43 @@ build against), so the real module has not been exercised here."""
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+from eagle3_monitor.slurm.filename_pattern import JobNaming, output_path
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
 from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SacctSettings, SlurmError
 
+PROBE_SECONDS = 60.0
+
 
 def _load_pyslurm() -> ModuleType:
+    """pyslurm, imported once a child process showed that importing it is safe: pyslurm
+    initialises libslurm on import, and without a Slurm configuration libslurm ends the
+    process (`fatal: Could not establish a configuration source`), daemon and all."""
     try:
-        return importlib.import_module("pyslurm")
-    except ImportError as error:
+        probe = subprocess.run([sys.executable, "-c", "import pyslurm"], capture_output=True,
+                               text=True, timeout=PROBE_SECONDS, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SlurmError(f"slurm.backend is pyslurm but importing it failed: {error}") from None
+    if probe.returncode != 0:
+        said = [line for line in probe.stderr.splitlines() if line.strip()]
+        why = said[-1].strip() if said else f"exit status {probe.returncode}"
         raise SlurmError(
-            f"slurm.backend is pyslurm but pyslurm cannot be imported ({error}); install the "
-            "pyslurm release matching your Slurm (pip install 'pyslurm==<major>.<minor>.*') "
-            "or use backend: sacct"
-        ) from None
+            f"slurm.backend is pyslurm but importing it fails ({why}); install the pyslurm "
+            "release matching your Slurm (pip install 'pyslurm==<major>.<minor>.*') built "
+            "against it, set SLURM_CONF, or use backend: sacct"
+        )
+    return importlib.import_module("pyslurm")
+
+
+def _release(version: tuple[int, int]) -> str:
+    """(22, 5) as Slurm names its releases: 22.05."""
+    return f"{version[0]}.{version[1]:02d}"
 
 
 def _major_minor(text: str) -> tuple[int, int]:
@@ -63,8 +82,7 @@ class PyslurmBackend:
             return
         installed = self.installed_version()
         if self.version() != installed:
-            have = ".".join(map(str, self.version()))
-            need = ".".join(map(str, installed))
+            have, need = _release(self.version()), _release(installed)
             raise SlurmError(
                 f"pyslurm {have} does not match the installed Slurm {need}: install "
                 f"pyslurm=={need}.* or use backend: sacct"
@@ -152,12 +170,33 @@ def _record(job: Any) -> JobRecord:
         partition=str(getattr(job, "partition", "") or ""),
         reason=str(getattr(job, "state_reason", "") or ""),
         node_list=str(getattr(job, "nodelist", "") or ""),
-        time_limit=str(getattr(job, "time_limit", "") or ""),
+        time_limit=_time_limit(job),
         comment=str(getattr(job, "comment", "") or ""),
-        stdout=getattr(job, "standard_output", None),
+        stdout=_output(job, "standard_output"),
+        stderr=_output(job, "standard_error"),
         steps=[
             JobStep(str(name), parse_state(str(step.state)), str(step.state), str(step.exit_code))
             for name, step in steps.items()
         ],
         array_job_id=str(array_id) if array_id else None,
     )
+
+
+def _output(job: Any, name: str) -> str | None:
+    """pyslurm's path of the batch output (expanded by pyslurm; expanded again harmlessly)."""
+    naming = JobNaming(
+        job_id=str(job.id), name=str(job.name or ""),
+        user=str(getattr(job, "user_name", "") or ""),
+        work_dir=str(getattr(job, "working_directory", "") or ""),
+    )  # fmt: skip
+    return output_path(getattr(job, name, None) or None, naming)
+
+
+def _time_limit(job: Any) -> str:
+    """As sacct prints Timelimit: UNLIMITED, `HH:MM:SS`, or `D-HH:MM:SS`."""
+    minutes = getattr(job, "time_limit", None)
+    if not isinstance(minutes, int) or minutes <= 0:
+        return "UNLIMITED"
+    days, minutes = divmod(minutes, 24 * 60)
+    clock = f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+    return f"{days}-{clock}" if days else clock

@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 
 from eagle3_monitor.gc_pause import collector_paused
+from eagle3_monitor.slurm.filename_pattern import JobNaming, output_path
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
 
 DELIMITER = "\x1f"  # ASCII unit separator: cannot appear in a job name typed on a command line
@@ -34,7 +35,7 @@ BASE_FIELDS = (
     "Comment",
     "Cluster",
 )
-STDOUT_FIELDS = ("StdOut",)  # sacct has it from Slurm 24.05 on
+STDOUT_FIELDS = ("StdOut", "StdErr")  # sacct has them from Slurm 24.05 on
 STDOUT_SINCE = (24, 5)
 MAX_ID_LIST_CHARS = 60_000  # one `-j` argument; Linux refuses one over 128 KiB (E2BIG)
 # With -s and no -E, sacct's window ends at its start: pass every state and -E now (a job
@@ -400,7 +401,7 @@ class _RowParser:
         self.start, self.end, self.user = at("Start"), at("End"), at("User")
         self.work_dir, self.partition, self.reason = at("WorkDir"), at("Partition"), at("Reason")
         self.nodes, self.limit, self.comment = at("NodeList"), at("Timelimit"), at("Comment")
-        self.cluster, self.stdout = at("Cluster"), at("StdOut")
+        self.cluster, self.stdout, self.stderr = at("Cluster"), at("StdOut"), at("StdErr")
 
     def values(self, line: str) -> list[str]:
         values = line.split(DELIMITER if DELIMITER in line else "|")
@@ -419,6 +420,10 @@ class _RowParser:
             return owner, JobStep(name, parse_state(raw_state), raw_state, v[self.exit])
         raw_state = v[self.state]
         exit_code, signal = parse_exit_code(v[self.exit])
+        naming = _naming(display, v[self.raw_id] or display, v[self.name], v[self.user],
+                         v[self.work_dir], v[self.nodes])  # fmt: skip
+        stdout = output_path(v[self.stdout], naming)
+        stderr = output_path(v[self.stderr], naming)
         return JobRecord(
             key=JobKey(
                 v[self.cluster],
@@ -440,9 +445,23 @@ class _RowParser:
             node_list=v[self.nodes],
             time_limit=v[self.limit],
             comment=v[self.comment],
-            stdout=v[self.stdout] or None,
-            array_job_id=display.split("_", 1)[0] if "_" in display else None,
+            stdout=stdout,
+            stderr=stderr if stderr != stdout else None,
+            array_job_id=naming.array_job_id,
         )
+
+
+def _naming(  # noqa: PLR0917 - sacct's fields, as they come
+    display: str, raw_id: str, name: str, user: str, work_dir: str, nodes: str
+) -> JobNaming:
+    """What the StdOut/StdErr patterns of a job can name: `123_4` is task 4 of array 123;
+    the batch host is the node list when it is one plain host name."""
+    array_job_id, _, index = display.partition("_") if "_" in display else (None, "", "")
+    plain_host = nodes if nodes and not any(c in nodes for c in "[],") else None
+    return JobNaming(
+        job_id=raw_id, name=name, user=user, work_dir=work_dir, array_job_id=array_job_id,
+        array_index=index or None, batch_host=None if plain_host == "None assigned" else plain_host,
+    )  # fmt: skip
 
 
 def parse_scontrol_jobs(text: str) -> dict[str, LiveJob]:
