@@ -48,7 +48,7 @@ STDIO_FIELDS = ["StdOut", "StdErr"]
 LAB = "/lab"  # the capture's lab directory, written `$LAB` in the fixtures
 
 
-def records(name: str) -> dict[str, object]:
+def records(name: str) -> dict[str, JobRecord]:
     fields = CAPTURE_FIELDS + (STDIO_FIELDS if "25.11" in name else [])
     text = (FIXTURES / name).read_text().replace("$LAB", LAB)
     parsed = parse_sacct(text, fields)
@@ -60,7 +60,7 @@ def test_both_versions_give_the_same_states_codes_and_array_tasks(version: str) 
     jobs = records(f"sacct_default_{version}.txt")
     by_name: dict[str, list[JobRecord]] = {}
     for job in jobs.values():
-        by_name.setdefault(job.name, []).append(job)  # type: ignore[attr-defined]
+        by_name.setdefault(job.name, []).append(job)
 
     states = {name: [job.state for job in found] for name, found in by_name.items()}
     assert states["ok"] == [JobState.COMPLETED]
@@ -78,61 +78,61 @@ def test_slurm_25_11_output_paths_are_expanded_to_the_files_slurm_wrote() -> Non
     # the capture's lab held exactly these files (sbatch_%x_%j.out, sbatch_%x_%A_%a.err, ...)
     jobs = records("sacct_default_25.11.txt")
 
-    assert jobs["3"].stdout == "/lab/jobs/sbatch_ok_3.out"  # type: ignore[attr-defined]
-    assert jobs["3"].stderr == "/lab/jobs/sbatch_ok_3.err"  # type: ignore[attr-defined]
-    assert jobs["8_2"].key.job_id == "13"  # type: ignore[attr-defined]
-    assert jobs["8_2"].stdout == "/lab/jobs/sbatch_array_8_2.out"  # type: ignore[attr-defined]
-    assert jobs["10"].stdout == "/lab/jobs/sbatch_dependent_10.out"  # type: ignore[attr-defined]
+    assert jobs["3"].stdout == "/lab/jobs/sbatch_ok_3.out"
+    assert jobs["3"].stderr == "/lab/jobs/sbatch_ok_3.err"
+    assert jobs["8_2"].key.job_id == "13"
+    assert jobs["8_2"].stdout == "/lab/jobs/sbatch_array_8_2.out"
+    assert jobs["10"].stdout == "/lab/jobs/sbatch_dependent_10.out"
 
 
 def test_slurm_25_11_cgroup_oom_is_out_of_memory() -> None:
     oom = records("sacct_default_25.11.txt")["7"]
 
-    assert oom.state is JobState.OUT_OF_MEMORY  # type: ignore[attr-defined]
-    assert oom.is_final()  # type: ignore[attr-defined]
+    assert oom.state is JobState.OUT_OF_MEMORY
+    assert oom.is_final()
 
 
 def test_parse_default_capture_allocation_lines_are_the_authority() -> None:
     jobs = records("sacct_default_22.05.txt")
 
     assert list(jobs) == ["1", "2", "3", "4", "5", "6_0", "6_1", "6_2", "6_3", "7"]
-    states = {key: job.state for key, job in jobs.items()}  # type: ignore[attr-defined]
+    states = {key: job.state for key, job in jobs.items()}
     assert states["3"] is JobState.TIMEOUT  # its batch step says CANCELLED
-    assert jobs["3"].steps[0].state is JobState.CANCELLED  # type: ignore[attr-defined]
-    assert (states["4"], jobs["4"].raw_state) == (JobState.CANCELLED, "CANCELLED by 0")  # type: ignore[attr-defined]
-    assert (jobs["2"].exit_code, jobs["2"].signal) == (1, 0)  # type: ignore[attr-defined]
-    assert (states["5"], jobs["5"].signal) == (JobState.FAILED, 9)  # type: ignore[attr-defined]
+    assert jobs["3"].steps[0].state is JobState.CANCELLED
+    assert (states["4"], jobs["4"].raw_state) == (JobState.CANCELLED, "CANCELLED by 0")
+    assert (jobs["2"].exit_code, jobs["2"].signal) == (1, 0)
+    assert (states["5"], jobs["5"].signal) == (JobState.FAILED, 9)
 
 
 def test_parse_array_tasks_keep_their_raw_ids() -> None:
     jobs = records("sacct_default_22.05.txt")
 
-    raw = {key: jobs[key].key.job_id for key in ("6_0", "6_1", "6_2", "6_3")}  # type: ignore[attr-defined]
+    raw = {key: jobs[key].key.job_id for key in ("6_0", "6_1", "6_2", "6_3")}
     assert raw == {"6_0": "10", "6_1": "11", "6_2": "12", "6_3": "6"}
-    assert jobs["6_2"].state is JobState.FAILED  # type: ignore[attr-defined]
-    assert jobs["6_2"].array_job_id == "6"  # type: ignore[attr-defined]
+    assert jobs["6_2"].state is JobState.FAILED
+    assert jobs["6_2"].array_job_id == "6"
 
 
 def test_parse_job_key_includes_the_submit_time() -> None:
     job = records("sacct_default_22.05.txt")["1"]
 
-    assert job.key.job_id == "1"  # type: ignore[attr-defined]
-    assert job.key.submit == datetime.fromisoformat("2026-11-26T05:55:56").astimezone()  # type: ignore[attr-defined]
+    assert job.key.job_id == "1"
+    assert job.key.submit == datetime.fromisoformat("2026-11-26T05:55:56").astimezone()
 
 
 def test_parse_cgroup_out_of_memory_with_exit_zero_is_final() -> None:
     oom = records("sacct_cgroup_22.05.txt")["5"]
 
-    assert (oom.state, oom.exit_code, oom.signal) == (JobState.OUT_OF_MEMORY, 0, 125)  # type: ignore[attr-defined]
-    assert oom.is_final()  # type: ignore[attr-defined]
+    assert (oom.state, oom.exit_code, oom.signal) == (JobState.OUT_OF_MEMORY, 0, 125)
+    assert oom.is_final()
 
 
 def test_node_fail_is_not_final_while_a_requeued_run_follows() -> None:
     job = records("sacct_node_fail_22.05.txt")["20"]
 
-    assert job.state is JobState.NODE_FAIL  # type: ignore[attr-defined]
-    assert job.is_final(still_queued=False)  # type: ignore[attr-defined]
-    assert not job.is_final(still_queued=True)  # type: ignore[attr-defined]
+    assert job.state is JobState.NODE_FAIL
+    assert job.is_final(still_queued=False)
+    assert not job.is_final(still_queued=True)
 
 
 def test_unknown_end_after_an_accounting_outage_is_not_final() -> None:
