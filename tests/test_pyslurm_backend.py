@@ -1,4 +1,5 @@
-"""The pyslurm backend against a stand-in with pyslurm 25.11's API shape (no Slurm 25.11 here)."""
+"""The pyslurm backend's logic against a stand-in with pyslurm 25.11's API shape; the real
+pyslurm 25.11.2 on Slurm 25.11.7 runs in the integration suite's 25.11 lane."""
 
 from __future__ import annotations
 
@@ -119,3 +120,16 @@ def test_pyslurm_live_jobs_give_log_paths() -> None:
     live = backend().live_jobs()
 
     assert live["5"].queued and live["5"].stdout == "/x/sbatch_a.M_0_5.out"
+
+
+def test_a_job_never_eligible_is_found_by_its_id_from_the_controller() -> None:
+    # slurmdbd's window leaves out a job cancelled while its dependency was pending, and
+    # pyslurm's JobFilter has no states to widen it (sacct -s does): slurmctld still knows it
+    never_ran = db.Job(10, "a.M_1", "CANCELLED", submit_time=SUBMIT, eligible=False)
+    db.DATABASE_JOBS.extend([db.Job(9, "a.M_0", "FAILED", submit_time=SUBMIT), never_ran])
+    standin.CONTROLLER_JOBS.update({9: db.DATABASE_JOBS[0], 10: never_ran})
+
+    records = backend().jobs_since(datetime(2026, 11, 26, 4, 0, tzinfo=UTC))
+
+    assert sorted(r.job_id for r in records) == ["10", "9"]
+    assert db.LAST_FILTER[-1].conditions["ids"] == [10]  # only the one the window missed

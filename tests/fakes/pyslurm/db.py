@@ -34,10 +34,12 @@ class Jobs(dict[int, Any]):
         conditions = db_filter.conditions if db_filter else {}
         ids = set(conditions.get("ids") or [])
         names = set(conditions.get("names") or [])
+        window = "start_time" in conditions and not ids
         return cls({
             job.id: job
             for job in DATABASE_JOBS
             if (not ids or job.id in ids) and (not names or job.name in names)
+            and not (window and not job.eligible)  # as slurmdbd: a window holds eligible jobs
         })  # fmt: skip
 
 
@@ -69,3 +71,5 @@ class Job:
     array_id: int | None = None
     array_task_id: int | None = None
     steps: dict[str, JobStep] = field(default_factory=dict)
+    standard_error: str | None = None
+    eligible: bool = True  # False: cancelled while its dependency was pending
