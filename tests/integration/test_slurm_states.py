@@ -18,6 +18,7 @@ from tests.integration.conftest import (
     PATTERN,
     Cluster,
     accounting_down,
+    ensure_pyslurm,
     make_lane_backend,
     poll_until,
 )
@@ -286,3 +287,21 @@ def test_pyslurm_and_sacct_record_the_same_runs_states_logs_and_events(
     assert [(task, state) for task, _, state, *_ in seen["sacct"]] == [
         (0, "COMPLETED"), (1, "FAILED"), (2, "CANCELLED")
     ]  # fmt: skip
+
+
+@pytest.mark.pyslurm_mismatch
+def test_pyslurm_built_for_25_11_is_refused_in_one_line_by_a_22_05_cluster(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    site = ensure_pyslurm()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"state:\n  database: {tmp_path / 'state.db'}\nslurm:\n  backend: pyslurm\n")
+
+    done = run_cli("poll", "--once", "--config", config,
+                   env={"SLURM_CONF": cluster.conf, "PYTHONPATH": str(site)})  # fmt: skip
+
+    assert done.status == 1, done  # 1: Slurm could not be asked
+    [line] = done.stdout.strip().splitlines()
+    assert line == ("poll FAILED: pyslurm 25.11 does not match the installed Slurm 22.05: "
+                    "install pyslurm==22.05.* or use backend: sacct (states below may be stale)")  # fmt: skip
+    assert "Traceback" not in done.stderr
