@@ -306,6 +306,7 @@ class Daemon:
         run_id = self._claims.take(self._runs_to_review())
         if run_id is None:
             self.reviewer.retire_idle()  # nothing to review: idle workers give memory back
+            self.store.checkpoint_after_burst()
             return False
         try:
             run = self.store.run(run_id)
@@ -363,7 +364,10 @@ class Daemon:
         are still due after this cycle's time budget."""
         result = self.sender.drain(deadline=self.clock.monotonic() + SEND_BUDGET_SECONDS)
         self._record_delivery(result)
-        return result.more and not self.stopping.is_set()
+        if result.more:
+            return not self.stopping.is_set()
+        self.store.checkpoint_after_burst()  # a backlog sent: the WAL it left is folded back
+        return False
 
     def _record_delivery(self, result: DrainResult) -> None:
         """One warning when Slack starts failing, one line when it answers again; permanent

@@ -105,7 +105,7 @@ class StatusService:
         )
         with self.store.read() as snapshot:
             depth = Outbox(snapshot).depth()
-            runs = len(snapshot.runs())
+            runs = snapshot.run_count()
         if health.slack_blocked:
             slack = f"slack blocked: {health.slack_blocked}"
         elif health.slack_failing_since is not None:

@@ -109,7 +109,6 @@ class Row:
     run_id: int
     kind: str
     channel: str
-    message: Message
     status: str
     attempts: int
     event: str = ""
@@ -125,6 +124,9 @@ class Outbox:
     def __init__(self, store: Database, on_added: Callable[[], object] | None = None) -> None:
         self.store = store
         self.on_added = on_added
+        # `store.final_jobs_written` when no final reply was owed: until a job becomes final
+        # again none is, and the review check need not ask (its cost would grow with history)
+        self._no_reply_owed_at: int | None = None
 
     def add(self, notification: Notification, channel: str, message: Message) -> bool:
         """Record a notification; False when one with its key exists already (never twice)."""
@@ -136,7 +138,9 @@ class Outbox:
                 (notification.key, notification.run_id, notification.job, notification.kind,
                  str(notification.event), channel, json.dumps(message.to_payload()), now_iso()),
             )  # fmt: skip
-        added = cursor.rowcount == 1
+            added = cursor.rowcount == 1
+            if added:
+                self.store.unsent_maybe = True
         if added and self.on_added is not None:
             self.on_added()
         return added
@@ -167,14 +171,20 @@ class Outbox:
 
     def runs_owing_final_replies(self) -> list[int]:
         """Runs with a job Slurm ended whose final reply is not in the outbox yet, oldest
-        first."""
+        first. Asked again only after a job became final since none was owed: replies are
+        never taken back, so until then none is."""
         with self.store.lock:
+            written = self.store.final_jobs_written
+            if written == self._no_reply_owed_at:
+                return []
             rows = self.store.connection.execute(
                 "SELECT j.run_id FROM jobs j WHERE j.final = 1 AND j.run_id IS NOT NULL"
                 " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.job = j.id AND o.event = ?)"
                 " GROUP BY j.run_id ORDER BY MIN(j.id)",
                 (str(Event.FINAL),),
             ).fetchall()
+            if not rows:
+                self._no_reply_owed_at = written
         return [int(row[0]) for row in rows]
 
     def runs_without_parent(self, among: set[int] | None = None) -> list[int]:
@@ -197,11 +207,17 @@ class Outbox:
     def owed_notifications(self, now: float) -> list[Row]:
         """What is still to be delivered and due by `now` (unix time), in row order. Each
         run's thread is a strict queue: a row waiting for its retry holds back every later
-        row of its run, so a thread never reads out of order."""
+        row of its run, so a thread never reads out of order. Nothing is read while the store
+        knows no row is unsent (idle, the sender's every-second check costs no query)."""
         with self.store.lock:
+            if not self.store.unsent_maybe:
+                return []
             rows = self.store.connection.execute(
-                "SELECT * FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
+                "SELECT id, idempotency_key, run_id, kind, channel, status, attempts, event,"
+                " next_attempt_at FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
             ).fetchall()
+            if not rows:
+                self.store.unsent_maybe = False
         held: set[int] = set()
         due = []
         for r in rows:
@@ -212,10 +228,18 @@ class Outbox:
                 continue
             due.append(
                 Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
-                    Message.from_payload(json.loads(r["payload"])), r["status"], r["attempts"],
-                    r["event"] or "")
+                    r["status"], r["attempts"], r["event"] or "")
             )  # fmt: skip
         return due
+
+    def message(self, row: Row) -> Message:
+        """The row's message, read and decoded only for the row about to be sent (never for
+        the whole backlog)."""
+        with self.store.lock:
+            found = self.store.connection.execute(
+                "SELECT payload FROM outbox WHERE id = ?", (row.id,)
+            ).fetchone()
+        return Message.from_payload(json.loads(found[0]))
 
     def retry_now(self, now: float) -> int:
         """Slack answers again: every row waiting out a backoff is due now (the backlog then
@@ -305,9 +329,11 @@ class Outbox:
 
     def refuse(self, row: Row, error: str) -> None:
         """Refused for a bad token, so not delivered: pending again, for after the fix."""
-        self._execute(
-            "UPDATE outbox SET status = 'pending', last_error = ? WHERE id = ?", error, row.id
-        )
+        with self.store.lock:
+            self.store.connection.execute(
+                "UPDATE outbox SET status = 'pending', last_error = ? WHERE id = ?", (error, row.id)
+            )
+            self.store.unsent_maybe = True
 
     def rows(self) -> list[dict[str, Any]]:
         """Every row, for status and tests."""
@@ -508,7 +534,8 @@ class Sender:
         if thread is not None and not self.outbox.superseded(row):
             channel, ts = thread
             edits = _pace_key(row.kind, channel)
-            self._call(edits, lambda: self.transport.update(channel, ts, row.message))
+            message = self.outbox.message(row)
+            self._call(edits, lambda: self.transport.update(channel, ts, message))
         self.outbox.mark_sent(row, thread[1] if thread else None)
 
     def _deliver_post(self, row: Row, thread: tuple[str, str] | None) -> None:
@@ -520,10 +547,11 @@ class Sender:
         if found is not None:
             ts: str | None = found
         else:
+            message = self.outbox.message(row)
             self.outbox.claim(row)
             posted = self._call(
                 channel,
-                lambda: self.transport.post(channel, row.message, thread_ts=thread_ts, key=row.key),
+                lambda: self.transport.post(channel, message, thread_ts=thread_ts, key=row.key),
             )
             ts = posted.ts
         self.outbox.mark_sent(row, ts, channel)

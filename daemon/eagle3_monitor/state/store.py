@@ -22,6 +22,8 @@ from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState, SlurmView, parse_state
 from eagle3_monitor.state.schema import MIGRATIONS
 
+CHECKPOINT_AFTER_ROWS = 500
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -150,10 +152,13 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 
 class Database(Protocol):
-    """A connection and the lock that guards it: the writer (`Store`) or a `Snapshot`."""
+    """A connection and the lock that guards it: the writer (`Store`) or a `Snapshot`; and
+    what the writer knows without asking the database (so idle cycles need not ask it)."""
 
     connection: sqlite3.Connection
     lock: AbstractContextManager[Any]
+    final_jobs_written: int
+    unsent_maybe: bool
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
@@ -200,6 +205,10 @@ class _Queries:
     def runs(self) -> list[StoredRun]:
         rows = self.connection.execute("SELECT * FROM runs ORDER BY first_submit, id").fetchall()
         return [_run(row) for row in rows]
+
+    @_locked
+    def run_count(self) -> int:
+        return int(self.connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     @_locked
     def recent_runs_for_base(self, cluster: str, job_base: str, user: str) -> list[StoredRun]:
@@ -295,6 +304,8 @@ class Snapshot(_Queries):
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
         self.lock = nullcontext()  # its own connection, used by one thread
+        self.final_jobs_written = 0  # a snapshot sees no writes: ask the database
+        self.unsent_maybe = True
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -307,6 +318,12 @@ class Store(_Queries):
         self.connection = connection
         self.path = path
         self.lock = threading.RLock()  # the writer connection: quick database work only
+        # Changed under the lock, by this process (the only writer): how many times a job of a
+        # run became final (a final reply may be owed), and whether an outbox row may be unsent
+        # (set by each new row, cleared by the sender when it finds none).
+        self.final_jobs_written = 0
+        self.unsent_maybe = True
+        self._changes_at_checkpoint = 0
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -460,6 +477,8 @@ class Store(_Queries):
                     events.append((job.row, stamp, old_state, transition.new_state,
                                    int(job.final), _json(update.detail)))  # fmt: skip
             self._write_rows(inserts, updates, stamp)
+            if any(job.final and job.run_id is not None for job in (*inserts, *updates)):
+                self.final_jobs_written += 1
             self.connection.executemany(
                 "INSERT INTO job_events (job, at, old_state, new_state, final, detail)"
                 " VALUES (?,?,?,?,?,?)",
@@ -525,9 +544,21 @@ class Store(_Queries):
 
     @_locked
     def checkpoint(self) -> None:
-        """Fold the WAL back into the database file and refresh the planner's statistics."""
-        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Refresh the planner's statistics and fold the WAL (with them) back into the database
+        file."""
         self.connection.execute("PRAGMA optimize")
+        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._changes_at_checkpoint = self.connection.total_changes
+
+    @_locked
+    def checkpoint_after_burst(self, rows: int = CHECKPOINT_AFTER_ROWS) -> bool:
+        """`checkpoint` when at least `rows` rows were written since the last one (a burst of
+        reviews or messages just ended): the idle daemon then reads a small WAL and tables
+        the planner knows, not what the burst left until the next housekeeping."""
+        if self.connection.total_changes - self._changes_at_checkpoint < rows:
+            return False
+        self.checkpoint()
+        return True
 
     # ------------------------------------------------------------------ watermarks
     @_locked

@@ -1,0 +1,119 @@
+"""An idle daemon's work does not grow with its history: with nothing owed, the sender's and
+the review check's every-few-seconds questions are answered without asking SQLite, and a burst
+of writes is folded out of the WAL when it ends. Real SQLite, statements seen through its trace
+callback; the console notifier records what is sent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from eagle3_monitor.slack.messages import Message
+from eagle3_monitor.slack.outbox import Event, Notification, Outbox, Sender
+from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState
+from eagle3_monitor.state.store import Store
+from tests.daemon_harness import FakeClock, RecordingConsole
+
+CHANNEL = "C-RUNS"
+SUBMIT = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    opened = Store.open(tmp_path / "state.db")
+    opened.create_run("c:r1", "c", "M_EAGLE3", experiment_dir=None, experiment_id="cicd_1",
+                      user="u", first_submit=None)  # fmt: skip
+    return opened
+
+
+def statements_during(store: Store, action: object) -> list[str]:
+    seen: list[str] = []
+    store.connection.set_trace_callback(seen.append)
+    try:
+        assert callable(action)
+        action()
+    finally:
+        store.connection.set_trace_callback(None)
+    return seen
+
+
+def ended_job(store: Store, job_id: str) -> int:
+    record = JobRecord(key=JobKey("c", job_id, SUBMIT), display_id=job_id,
+                       name="acct.M_EAGLE3_0", state=JobState.FAILED, raw_state="FAILED",
+                       exit_code=1, signal=0, start=SUBMIT, end=SUBMIT)  # fmt: skip
+    transition = store.record_job(record, run_id=1, task_index=0, log_paths=[], final=True)
+    assert transition is not None
+    return transition.job.row
+
+
+def test_an_idle_sender_asks_the_database_nothing_until_a_row_is_added(store: Store) -> None:
+    clock, slack, outbox = FakeClock(), RecordingConsole(), Outbox(store)
+    sender = Sender(outbox, slack, pace=0, clock=clock.monotonic, wall_clock=clock.time,
+                    sleep=clock.advance)  # fmt: skip
+    outbox.add(Notification.parent(1), CHANNEL, Message("parent 1"))
+    sender.drain()  # sends it, then finds nothing owed
+
+    idle = statements_during(store, sender.drain)
+    outbox.add(Notification.finished(1), CHANNEL, Message("run 1 finished"))
+    sender.drain()
+
+    assert idle == []
+    assert [sent.message.text for sent in slack.sent] == ["parent 1", "run 1 finished"]
+
+
+def test_a_row_refused_for_a_bad_token_is_owed_again(store: Store) -> None:
+    outbox = Outbox(store)
+    outbox.add(Notification.parent(1), CHANNEL, Message("parent 1"))
+    [row] = outbox.owed_notifications(0)
+    outbox.claim(row)
+    outbox.mark_sent(row, "1.0")
+    assert outbox.owed_notifications(0) == []
+
+    outbox.refuse(row, "invalid_auth")
+
+    assert [owed.key for owed in outbox.owed_notifications(0)] == ["run1:parent"]
+
+
+def test_the_review_check_asks_again_only_after_a_job_ended(store: Store) -> None:
+    outbox = Outbox(store)
+    first = ended_job(store, "41")
+    assert outbox.runs_owing_final_replies() == [1]
+    outbox.add(Notification.final(1, first), CHANNEL, Message("job 41 failed"))
+    assert outbox.runs_owing_final_replies() == []
+
+    idle = statements_during(store, outbox.runs_owing_final_replies)
+    ended_job(store, "42")
+
+    assert idle == []
+    assert outbox.runs_owing_final_replies() == [1]
+
+
+def test_the_status_snapshot_still_counts_what_the_writer_owes(store: Store) -> None:
+    ended_job(store, "41")
+    Outbox(store).add(Notification.parent(1), CHANNEL, Message("parent 1"))
+
+    with store.read() as snapshot:
+        outbox = Outbox(snapshot)
+        owed = outbox.owed_notifications(0)
+        owing = outbox.runs_owing_final_replies()
+
+    assert [row.key for row in owed] == ["run1:parent"]
+    assert owing == [1]
+    assert store.run_count() == 1
+
+
+def test_a_burst_of_writes_is_checkpointed_when_it_ends(store: Store, tmp_path: Path) -> None:
+    outbox = Outbox(store)
+    assert not store.checkpoint_after_burst(rows=50)  # nothing written yet
+    for number in range(60):
+        outbox.add(Notification.update(1, f"step{number}"), CHANNEL, Message("x" * 2000))
+    wal = tmp_path / "state.db-wal"
+    assert wal.stat().st_size > 0
+
+    assert store.checkpoint_after_burst(rows=50)
+    assert wal.stat().st_size == 0
+    assert not store.checkpoint_after_burst(rows=50)  # nothing written since
+    assert len(outbox.owed_notifications(0)) == 60
+    assert outbox.owed_notifications(0)[0].event == Event.UPDATE
