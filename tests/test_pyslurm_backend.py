@@ -133,3 +133,16 @@ def test_a_job_never_eligible_is_found_by_its_id_from_the_controller() -> None:
 
     assert sorted(r.job_id for r in records) == ["10", "9"]
     assert db.LAST_FILTER[-1].conditions["ids"] == [10]  # only the one the window missed
+
+
+def test_array_task_zero_is_shown_as_sacct_shows_it_though_pyslurm_reads_it_as_none() -> None:
+    db.DATABASE_JOBS.extend([
+        db.Job(180, "a.M_0", "COMPLETED", array_id=179, array_task_id=None),  # task 0
+        db.Job(179, "a.M_0", "COMPLETED", array_id=179, array_task_id=3),
+        db.Job(183, "a.M_0", "PENDING", array_id=183, array_task_id=None,
+               array_tasks_waiting="0-3"),
+    ])  # fmt: skip
+
+    records = backend().jobs_by_id(["179", "180", "183"])
+
+    assert sorted(r.display_id for r in records) == ["179_0", "179_3", "183_[0-3]"]

@@ -167,8 +167,7 @@ def _time(stamp: object) -> datetime | None:
 
 def _record(job: Any) -> JobRecord:
     array_id = getattr(job, "array_id", None)
-    task_id = getattr(job, "array_task_id", None)
-    display = f"{array_id}_{task_id}" if array_id and task_id is not None else str(job.id)
+    display = _display_id(job, array_id)
     steps = getattr(job, "steps", None) or {}
     return JobRecord(
         key=JobKey(str(job.cluster or ""), str(job.id), _time(job.submit_time)),
@@ -205,6 +204,19 @@ def _output(job: Any, name: str) -> str | None:
         work_dir=str(getattr(job, "working_directory", "") or ""),
     )  # fmt: skip
     return output_path(getattr(job, name, None) or None, naming)
+
+
+def _display_id(job: Any, array_id: object) -> str:
+    """The JobID as sacct prints it: `179_0` for task 0 of array 179, `179_[0-3]` for its
+    tasks still pending together. pyslurm 25.11.2 reads an array task index of 0 as None (its
+    zero-is-no-value parsing), so a split-off task without an index is task 0."""
+    if not array_id:
+        return str(job.id)
+    task_id = getattr(job, "array_task_id", None)
+    if task_id is not None:
+        return f"{array_id}_{task_id}"
+    waiting = getattr(job, "array_tasks_waiting", None)
+    return f"{array_id}_[{waiting}]" if waiting else f"{array_id}_0"
 
 
 def _time_limit(job: Any) -> str:

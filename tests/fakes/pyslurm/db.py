@@ -70,6 +70,7 @@ class Job:
     standard_output: str | None = None
     array_id: int | None = None
     array_task_id: int | None = None
+    array_tasks_waiting: str | None = None
     steps: dict[str, JobStep] = field(default_factory=dict)
     standard_error: str | None = None
     eligible: bool = True  # False: cancelled while its dependency was pending
