@@ -5,16 +5,22 @@ callback; the console notifier records what is sent."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from eagle3_monitor.rules import Catalog
+from eagle3_monitor.service.daemon import SystemClock
+from eagle3_monitor.service.runtime import Service
 from eagle3_monitor.slack.messages import Message
 from eagle3_monitor.slack.outbox import Event, Notification, Outbox, Sender
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState
 from eagle3_monitor.state.store import Store
-from tests.daemon_harness import FakeClock, RecordingConsole
+from tests.daemon_harness import FakeClock, RecordingConsole, in_process_daemon
 
 CHANNEL = "C-RUNS"
 SUBMIT = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
@@ -117,3 +123,42 @@ def test_a_burst_of_writes_is_checkpointed_when_it_ends(store: Store, tmp_path: 
     assert not store.checkpoint_after_burst(rows=50)  # nothing written since
     assert len(outbox.owed_notifications(0)) == 60
     assert outbox.owed_notifications(0)[0].event == Event.UPDATE
+
+
+def next_run_in(service: Service, cycle: str) -> float:
+    job = service.scheduler.get_job(cycle)
+    assert job is not None and job.next_run_time is not None
+    return float((job.next_run_time - datetime.now(UTC)).total_seconds())
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_idle_cycles_wait_to_be_woken_and_a_new_row_is_sent_at_once(
+    tmp_path: Path, catalog: Catalog, searchable_dir: Path
+) -> None:
+    monitor = in_process_daemon(tmp_path, catalog, clock=SystemClock(),
+                                status={"socket": str(searchable_dir / "status.sock")})  # fmt: skip
+    service = Service(monitor.daemon, None)
+    service.start()
+    runner = threading.Thread(target=service.run_forever)
+    runner.start()
+    try:
+        # nothing owed, no job running
+        wait_for(lambda: next_run_in(service, "send") > 30, "the idle send cycle")
+        wait_for(lambda: next_run_in(service, "follow") > 30, "the idle follow cycle")
+        run = monitor.store.create_run("c:r1", "c", "M_EAGLE3", experiment_dir=None,
+                                       experiment_id="cicd_1", user="u", first_submit=None)  # fmt: skip
+        monitor.daemon.outbox.add(Notification.parent(run.id), CHANNEL, Message("parent 1"))
+
+        wait_for(lambda: [sent.message.text for sent in monitor.slack.sent] == ["parent 1"],
+                 "the woken send cycle")  # fmt: skip
+        wait_for(lambda: next_run_in(service, "send") > 30, "the send cycle idle again")
+    finally:
+        service.stop_event.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()

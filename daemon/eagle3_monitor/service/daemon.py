@@ -27,7 +27,12 @@ from eagle3_monitor.monitor.poll import PollResult, poll_once, record_endings
 from eagle3_monitor.report.json_report import verdicts_of_document
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.service.announce import Announcer
-from eagle3_monitor.service.review_worker import InProcessReviewer, Reviewer, ReviewError
+from eagle3_monitor.service.review_worker import (
+    InProcessReviewer,
+    Reviewer,
+    ReviewError,
+    WorkerPool,
+)
 from eagle3_monitor.service.status import Health, StatusService
 from eagle3_monitor.slack.outbox import DrainResult, Outbox, Sender
 from eagle3_monitor.slack.transport import Transport, redact
@@ -135,11 +140,32 @@ class Daemon:
         self.poll_soon = threading.Event()  # status asked for a poll
         self.sender = self._sender(notifier)
         self.health = Health(started=self.clock.time())
-        self.status = StatusService(store, self.health, self.poll_soon.set, self.clock.time)
+        self.status = StatusService(store, self.health, self._poll_now, self.clock.time)
         self._claims = _Claims()
         self._review_failures: dict[int, _ReviewFailures] = {}
         self._ending: dict[int, _Ending] = {}  # job row -> its end, to confirm with sacct
         self._parents_checked = False  # every run's parent, once after a start
+
+    def _poll_now(self) -> None:
+        """Status asked for a poll: it runs now, not at its next interval."""
+        self.poll_soon.set()
+        self.wake("poll")
+
+    def nothing_to_send(self) -> bool:
+        """No outbox row is unsent (none waits for a retry): the send cycle need not run until
+        a row is added (which wakes it)."""
+        return not self.store.unsent_maybe
+
+    def nothing_to_review(self) -> bool:
+        """No run owes a reply, no failed review waits for its retry and no review worker is
+        left to retire: the review check need not run until a poll or an ending wakes it."""
+        if self._review_failures or self._runs_to_review():
+            return False
+        return not (isinstance(self.reviewer, WorkerPool) and self.reviewer.pids())
+
+    def nothing_to_follow(self) -> bool:
+        """No job is running: the follow cycle need not run until a poll sees one."""
+        return not any(job.state is JobState.RUNNING for job in self.store.unfinished_jobs())
 
     @property
     def config(self) -> MonitorConfig:

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -43,11 +43,28 @@ HOUSEKEEPING_SECONDS = 600.0
 # retries that came due and retires idle review workers, so it need not run often.
 REVIEW_CHECK_SECONDS = 5.0
 STATUS_SECONDS = 10.0  # systemd's STATUS= line (it counts the runs: not every second)
+# A cycle with nothing to do (nothing owed to Slack, no job running) is not run at its interval
+# but woken when work comes (a row added, a poll that sees a running job); this is how often it
+# still looks, in case. An idle daemon wakes rarely: its CPU does not go to empty cycles.
+IDLE_RECHECK_SECONDS = 60.0
+MAIN_LOOP_SECONDS = 30.0  # the main thread's longest sleep (signals and wakes interrupt it)
 
 
 def load_daemon_config(config_path: Path | None) -> DaemonConfig:
     loaded, catalog = load_config_and_catalog(config_path)
     return DaemonConfig(loaded.config, catalog)
+
+
+class _Flag(threading.Event):
+    """A flag for the main thread: setting it also wakes the main thread's sleep."""
+
+    def __init__(self, attention: threading.Event) -> None:
+        super().__init__()
+        self.attention = attention
+
+    def set(self) -> None:
+        super().set()
+        self.attention.set()
 
 
 class Service:
@@ -57,8 +74,9 @@ class Service:
         self.daemon = daemon
         self.config_path = config_path
         self.systemd = SystemdNotifier()
-        self.stop_event = threading.Event()
-        self.reload_event = threading.Event()
+        self.attention = threading.Event()  # the main thread has a flag to look at
+        self.stop_event = _Flag(self.attention)
+        self.reload_event = _Flag(self.attention)
         self._busy = threading.Condition()
         self._cycles_running = 0
         self._running: dict[str, int] = {}  # cycle name -> instances running now
@@ -78,10 +96,12 @@ class Service:
         self.socket.start()
         daemon.wake = self._wake
         self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True)
-        self._every("follow", rhythm.follow_interval_seconds, daemon.follow_cycle)
+        self._every("follow", rhythm.follow_interval_seconds, daemon.follow_cycle,
+                    idle=daemon.nothing_to_follow)  # fmt: skip
         self._every("review", REVIEW_CHECK_SECONDS, daemon.review_cycle,
-                    instances=rhythm.review_workers)  # fmt: skip
-        self._every("send", rhythm.send_interval_seconds, daemon.send_cycle)
+                    instances=rhythm.review_workers, idle=daemon.nothing_to_review)  # fmt: skip
+        self._every("send", rhythm.send_interval_seconds, daemon.send_cycle,
+                    idle=daemon.nothing_to_send)  # fmt: skip
         self._every("housekeeping", HOUSEKEEPING_SECONDS, daemon.housekeeping_cycle)
         self.scheduler.start()
         self.systemd.ready(daemon.status.summary())
@@ -100,7 +120,10 @@ class Service:
         *,
         instances: int = 1,
         first_now: bool = False,
+        idle: Callable[[], bool] | None = None,
     ) -> None:
+        """Run `cycle` every `seconds`, or, while `idle()` says it has nothing to do, only
+        when woken (and every IDLE_RECHECK_SECONDS)."""
         woken = self._woken[name] = threading.Event()
         self._instances[name] = instances
 
@@ -110,6 +133,8 @@ class Service:
                 self._running[name] = self._running.get(name, 0) + 1
             try:
                 self._drain(cycle, woken)
+                if idle is not None and idle():
+                    self._postpone(name, IDLE_RECHECK_SECONDS)
             except Exception:  # one failing cycle must not end the service
                 log.exception("cycle failed", cycle=name)
             finally:
@@ -119,13 +144,22 @@ class Service:
                     self._busy.notify_all()
             if name == "poll":
                 self._wake("review")
-            elif woken.is_set():  # woken between its last round and its end
+                if not self.daemon.nothing_to_follow():  # a job the poll saw start
+                    self._wake("follow")
+            elif woken.is_set():  # woken between its last round (or its postponing) and its end
                 self._wake(name)
 
         first = {"next_run_time": _now()} if first_now else {}  # None would add it paused
         self.scheduler.add_job(
             drain, "interval", seconds=seconds, id=name, max_instances=instances, **first
         )
+
+    def _postpone(self, name: str, seconds: float) -> None:
+        """The cycle's next run in `seconds`, unless woken before (a wake moves it to now)."""
+        try:
+            self.scheduler.modify_job(name, next_run_time=_now() + timedelta(seconds=seconds))
+        except Exception as error:  # the scheduler shutting down meanwhile
+            log.debug("could not postpone a cycle", cycle=name, error=str(error))
 
     def _drain(self, cycle: Callable[[], bool], woken: threading.Event) -> None:
         """`while cycle(): ...`, and round again when woken meanwhile."""
@@ -157,19 +191,24 @@ class Service:
         period = self.daemon.config.daemon.poll_interval_seconds
         status_due = time.monotonic() + STATUS_SECONDS
         while not self.stop_event.is_set():
-            self.stop_event.wait(min(interval or 1.0, 1.0))
+            # woken by a signal's flag (stop, reload); else at the next watchdog ping or STATUS=
+            self.attention.wait(self._main_loop_sleep(interval, status_due))
+            self.attention.clear()
             if self.reload_event.is_set():
                 self.reload_event.clear()
                 self.reload()
-            if self.daemon.poll_soon.is_set():
-                self.daemon.poll_soon.clear()
-                self._wake("poll")
             if interval is not None and self.scheduler.running and self.daemon.healthy(period):
                 self.systemd.watchdog()
             if self.systemd.enabled and time.monotonic() >= status_due:
                 status_due = time.monotonic() + STATUS_SECONDS
                 self.systemd.status(self.daemon.status.summary())
         return self.shutdown()
+
+    def _main_loop_sleep(self, watchdog: float | None, status_due: float) -> float:
+        sleep = MAIN_LOOP_SECONDS if watchdog is None else min(watchdog, MAIN_LOOP_SECONDS)
+        if self.systemd.enabled:
+            sleep = min(sleep, max(0.0, status_due - time.monotonic()))
+        return sleep
 
     def shutdown(self) -> int:
         """Bounded: whatever is in flight after the timeout is abandoned, never waited for."""

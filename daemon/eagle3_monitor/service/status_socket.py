@@ -188,9 +188,9 @@ class _Loop:
         self.wakeup_writer.close()
 
 
-def _next_deadline(connections: dict[int, _Connection]) -> float:
+def _next_deadline(connections: dict[int, _Connection]) -> float | None:
     if not connections:
-        return 1.0
+        return None  # nothing to expire: wait for a client (or `close`'s wake-up byte)
     return max(0.0, min(c.deadline for c in connections.values()) - time.monotonic())
 
 
