@@ -143,7 +143,8 @@ class Service:
                     self._running[name] -= 1
                     self._busy.notify_all()
             if name == "poll":
-                self._wake("review")
+                if not self.daemon.nothing_to_review():  # a job the poll saw end
+                    self._wake("review")
                 if not self.daemon.nothing_to_follow():  # a job the poll saw start
                     self._wake("follow")
             elif woken.is_set():  # woken between its last round (or its postponing) and its end
