@@ -15,7 +15,7 @@ def test_readme_performance_table_is_the_committed_results() -> None:
 def test_every_results_file_has_rows_with_a_verdict() -> None:
     for document in load_results():
         assert document["command"] and document["rows"], document["bench"]
-        for row in document["rows"]:  # type: ignore[union-attr]
+        for row in document["rows"]:  # type: ignore[attr-defined]
             assert set(row) >= {"figure", "measured", "target", "met"}, row
             assert isinstance(row["met"], bool)
 
