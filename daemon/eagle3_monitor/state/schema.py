@@ -128,4 +128,26 @@ MIGRATIONS: tuple[str, ...] = (
         ELSE kind END;
     CREATE INDEX outbox_by_job_event ON outbox (job, event);
     """,
+    # 7: each failed job's root cause as a fingerprint that survives noise (review/fingerprint.py):
+    # one row per job, so a restart that reviews the run again adds nothing
+    """
+    CREATE TABLE failures (
+        id INTEGER PRIMARY KEY,
+        job INTEGER NOT NULL UNIQUE REFERENCES jobs(id),
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        fingerprint TEXT NOT NULL,             -- category, rule, line, role, pipeline
+        cause TEXT NOT NULL,                   -- the same without the pipeline
+        job_base TEXT NOT NULL,
+        task_index INTEGER,
+        role TEXT NOT NULL,
+        category TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        pattern TEXT NOT NULL,                 -- the evidence line, normalised
+        example TEXT NOT NULL,                 -- the line as it was seen (cut)
+        seen_at TEXT NOT NULL                  -- when the job ended (UTC ISO)
+    );
+    CREATE INDEX failures_by_fingerprint ON failures (fingerprint, seen_at);
+    CREATE INDEX failures_by_cause ON failures (cause, seen_at);
+    CREATE INDEX failures_by_time ON failures (seen_at);
+    """,
 )
