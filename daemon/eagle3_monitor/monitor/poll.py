@@ -40,7 +40,15 @@ from eagle3_monitor.roles import role_from_batch_log
 from eagle3_monitor.slurm.backend import SlurmBackend
 from eagle3_monitor.slurm.model import MAY_REQUEUE, JobKey, JobRecord
 from eagle3_monitor.slurm.sacct import LiveJob, SlurmError
-from eagle3_monitor.state.store import JobUpdate, Store, StoredJob, StoredRun, Transition, now_iso
+from eagle3_monitor.state.store import (
+    JobUpdate,
+    NewRun,
+    Store,
+    StoredJob,
+    StoredRun,
+    Transition,
+    now_iso,
+)
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX
 
 WATERMARK = "sacct-discovery"
@@ -360,6 +368,7 @@ class _Writer:
 
     @collector_paused()
     def record(self, planned: list[_Planned]) -> list[Transition]:
+        self._make_experiment_runs(planned)
         changes = []
         for plan in planned:
             existing = plan.existing
@@ -375,6 +384,19 @@ class _Writer:
             changes.append((update, existing))
         return self.store.write_jobs(changes, self.stamp)
 
+    def _make_experiment_runs(self, planned: list[_Planned]) -> None:
+        """The runs of new jobs that name their experiment dir, made in one batch (each by its
+        first job, in submit order, as `_run` would make it)."""
+        new: dict[str, NewRun] = {}
+        for plan in planned:
+            if plan.existing is None and plan.experiment is not None:
+                record, experiment = plan.record, plan.experiment
+                run_key = _experiment_run_key(record.key.cluster, experiment)
+                if run_key not in new:
+                    new[run_key] = _new_run(run_key, record, plan.task, experiment)
+        if new:
+            self.runs.update(self.store.create_runs(list(new.values())))
+
     def _run_for(self, plan: _Planned) -> StoredRun:
         """Runs are keyed by their experiment dir; without one, a job joins the run of the job
         it depends on, else the newest run of its base that lacks its task index and began
@@ -385,7 +407,7 @@ class _Writer:
         if chained is not None:
             return chained
         if experiment is not None:
-            return self._run(f"{cluster}:{experiment}", record, task, experiment)
+            return self._run(_experiment_run_key(cluster, experiment), record, task, experiment)
         return self._run_of_base(record, task) or self._run(
             f"{cluster}:{task.base}:{_stamp(record)}", record, task, None
         )
@@ -405,15 +427,8 @@ class _Writer:
     ) -> StoredRun:
         run = self.runs.get(run_key)
         if run is None:
-            run = self.runs[run_key] = self.store.create_run(
-                run_key,
-                record.key.cluster,
-                task.base,
-                experiment_dir=experiment,
-                experiment_id=experiment.rsplit("/", 1)[-1] if experiment else None,
-                user=record.user,
-                first_submit=record.key.submit,
-            )
+            new = _new_run(run_key, record, task, experiment)
+            run = self.runs[run_key] = self.store.create_runs([new])[run_key]
         return run
 
     def _run_of_base(self, record: JobRecord, task: PipelineTaskName) -> StoredRun | None:
@@ -432,6 +447,24 @@ class _Writer:
             ):
                 return run
         return None
+
+
+def _experiment_run_key(cluster: str, experiment: str) -> str:
+    return f"{cluster}:{experiment}"
+
+
+def _new_run(
+    run_key: str, record: JobRecord, task: PipelineTaskName, experiment: str | None
+) -> NewRun:
+    return NewRun(
+        run_key,
+        record.key.cluster,
+        task.base,
+        experiment_dir=experiment,
+        experiment_id=experiment.rsplit("/", 1)[-1] if experiment else None,
+        user=record.user,
+        first_submit=record.key.submit,
+    )
 
 
 def _stamp(record: JobRecord) -> str:

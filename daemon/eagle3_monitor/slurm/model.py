@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from eagle3_monitor.vocabulary import Category, TaskVerdict
 
@@ -57,9 +58,10 @@ def parse_state(raw: str) -> JobState:
         return JobState.UNKNOWN
 
 
-@dataclass(frozen=True)
-class JobKey:
-    """A job's identity: ids are reused after MaxJobId wraps, so the submit time is part of it."""
+class JobKey(NamedTuple):
+    """A job's identity: ids are reused after MaxJobId wraps, so the submit time is part of it.
+    A named tuple, not a dataclass: it is a dict key on every poll's hot path, and a tuple
+    hashes and compares in C."""
 
     cluster: str
     job_id: str  # JobIDRaw: the numeric id (array tasks have their own)

@@ -271,8 +271,11 @@ def _id_order(job_id: str) -> tuple[int, int]:
     return (int(head) if head.isdigit() else 0, int(tail) if tail.isdigit() else -1)
 
 
+@lru_cache(maxsize=8192)
 def parse_time(text: str) -> datetime | None:
-    """sacct times are local wall-clock times; `Unknown`, `None` and empty mean unset."""
+    """sacct times are local wall-clock times; `Unknown`, `None` and empty mean unset. Cached:
+    a pipeline's jobs are submitted in the same second, and one starts when the one it waits
+    for ends."""
     if not text or text in ("Unknown", "None", "N/A"):
         return None
     try:
@@ -420,10 +423,7 @@ class _RowParser:
             return owner, JobStep(name, parse_state(raw_state), raw_state, v[self.exit])
         raw_state = v[self.state]
         exit_code, signal = parse_exit_code(v[self.exit])
-        naming = _naming(display, v[self.raw_id] or display, v[self.name], v[self.user],
-                         v[self.work_dir], v[self.nodes])  # fmt: skip
-        stdout = output_path(v[self.stdout], naming)
-        stderr = output_path(v[self.stderr], naming)
+        stdout, stderr = self._output_paths(v, display)
         return JobRecord(
             key=JobKey(
                 v[self.cluster],
@@ -447,8 +447,17 @@ class _RowParser:
             comment=v[self.comment],
             stdout=stdout,
             stderr=stderr if stderr != stdout else None,
-            array_job_id=naming.array_job_id,
+            array_job_id=display.partition("_")[0] if "_" in display else None,
         )
+
+    def _output_paths(self, v: list[str], display: str) -> tuple[str | None, str | None]:
+        """StdOut/StdErr with their patterns expanded (sacct < 25.11 prints neither)."""
+        stdout_pattern, stderr_pattern = v[self.stdout], v[self.stderr]
+        if not stdout_pattern and not stderr_pattern:
+            return None, None
+        naming = _naming(display, v[self.raw_id] or display, v[self.name], v[self.user],
+                         v[self.work_dir], v[self.nodes])  # fmt: skip
+        return output_path(stdout_pattern, naming), output_path(stderr_pattern, naming)
 
 
 def _naming(  # noqa: PLR0917 - sacct's fields, as they come

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import wraps
+from functools import lru_cache, wraps
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -89,6 +90,19 @@ class StoredRun:
     job_base: str
     user: str
     first_submit: str | None
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run to make: what its first job says of it."""
+
+    run_key: str
+    cluster: str
+    job_base: str
+    experiment_dir: str | None
+    experiment_id: str | None
+    user: str
+    first_submit: datetime | None
 
 
 @dataclass(frozen=True)
@@ -406,22 +420,18 @@ class Store(_Queries):
         created = self.connection.execute(
             "INSERT INTO runs (run_key, cluster, experiment_dir, experiment_id, job_base, user,"
             " first_submit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (run_key) DO NOTHING RETURNING *",
-            (
-                run_key,
-                cluster,
-                experiment_dir,
-                experiment_id,
-                job_base,
-                user,
-                _iso(first_submit),
-                stamp,
-                stamp,
-            ),
-        ).fetchone()
-        run = _run(created) if created else self.run_for_key(run_key)
-        assert run is not None
-        return run
+            " ON CONFLICT (run_key) DO NOTHING",
+            [
+                (run.run_key, run.cluster, run.experiment_dir, run.experiment_id, run.job_base,
+                 run.user, _iso(run.first_submit), stamp, stamp)
+                for run in runs
+            ],
+        )  # fmt: skip
+        rows = self.connection.execute(
+            "SELECT * FROM runs WHERE run_key IN (SELECT value FROM json_each(?))",
+            (json.dumps([run.run_key for run in runs]),),
+        )
+        return {row["run_key"]: _run(row) for row in rows}
 
     # ------------------------------------------------------------------ jobs
     @_locked
@@ -486,6 +496,14 @@ class Store(_Queries):
             )
         return transitions
 
+        """The run with this key, made if new."""
+        new = NewRun(run_key, cluster, job_base, experiment_dir, experiment_id, user, first_submit)
+        return self.create_runs([new])[run_key]
+
+    @_locked
+    def create_runs(self, runs: Sequence[NewRun]) -> dict[str, StoredRun]:
+        """The runs with these keys, by key, those not stored yet made: two statements for
+        any number (a first poll makes thousands)."""
     def _next_job_row(self) -> int:
         """Rows are numbered here, so a batch of inserts is one statement (under the lock)."""
         row = self.connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM jobs").fetchone()
@@ -572,7 +590,25 @@ class Store(_Queries):
 
 
 def _json(value: object) -> str:
-    return "[]" if value == [] else json.dumps(value)
+    """`json.dumps(value)`, quicker for what a poll writes per job (json.dumps makes a new
+    encoder each call): a list of paths is joined from the C string encoder, and a detail dict
+    (a handful of distinct ones per poll) is encoded once per distinct dict."""
+    if isinstance(value, list):
+        try:
+            return f"[{', '.join(map(encode_basestring_ascii, value))}]"
+        except TypeError:  # not all strings
+            return json.dumps(value)
+    if isinstance(value, dict):
+        try:  # the value's type is part of the key: 1, 1.0 and True are equal, not the same
+            return _json_of_items(tuple((k, v.__class__, v) for k, v in value.items()))
+        except TypeError:  # an unhashable value
+            return json.dumps(value)
+    return json.dumps(value)
+
+
+@lru_cache(maxsize=1024)
+def _json_of_items(items: tuple[tuple[Any, type, Any], ...]) -> str:
+    return json.dumps({key: value for key, _, value in items})
 
 
 def _job(row: sqlite3.Row) -> StoredJob:
