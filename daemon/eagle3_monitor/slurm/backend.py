@@ -8,7 +8,13 @@ from typing import Protocol
 
 from eagle3_monitor.slurm.model import JobRecord
 from eagle3_monitor.slurm.pyslurm_backend import PyslurmBackend
-from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SacctSettings
+from eagle3_monitor.slurm.sacct import (
+    LiveJob,
+    SacctBackend,
+    SacctSettings,
+    SlurmCallObserver,
+    unobserved,
+)
 
 
 class SlurmBackend(Protocol):
@@ -29,8 +35,11 @@ class SlurmBackend(Protocol):
     def close(self) -> None: ...
 
 
-def make_backend(name: str, settings: SacctSettings) -> SlurmBackend:
-    """`sacct` (the default) or `pyslurm` (raises SlurmError when unusable)."""
+def make_backend(
+    name: str, settings: SacctSettings, observe: SlurmCallObserver = unobserved
+) -> SlurmBackend:
+    """`sacct` (the default) or `pyslurm` (raises SlurmError when unusable); `observe` is told
+    of every call to Slurm."""
     if name == "pyslurm":
-        return PyslurmBackend(settings)  # imports pyslurm itself, only when chosen
-    return SacctBackend(settings)
+        return PyslurmBackend(settings, observe=observe)  # imports pyslurm only when chosen
+    return SacctBackend(settings, observe=observe)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from types import ModuleType
@@ -18,7 +19,14 @@ from typing import Any
 
 from eagle3_monitor.slurm.filename_pattern import JobNaming, output_path
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobStep, parse_state
-from eagle3_monitor.slurm.sacct import LiveJob, SacctBackend, SacctSettings, SlurmError
+from eagle3_monitor.slurm.sacct import (
+    LiveJob,
+    SacctBackend,
+    SacctSettings,
+    SlurmCallObserver,
+    SlurmError,
+    unobserved,
+)
 
 PROBE_SECONDS = 60.0
 
@@ -63,11 +71,15 @@ class PyslurmBackend:
         settings: SacctSettings,
         module: ModuleType | None = None,
         installed_version: Callable[[], tuple[int, int]] | None = None,
+        observe: SlurmCallObserver = unobserved,
     ) -> None:
         self.settings = settings
         self.pyslurm = module or _load_pyslurm()
+        self.observe = observe
         # the installed Slurm's version, from `sacct --version`, to check that pyslurm matches it
-        self.installed_version = installed_version or SacctBackend(settings).version
+        self.installed_version = (
+            installed_version or SacctBackend(settings, observe=observe).version
+        )
         self._checked = False
 
     def version(self) -> tuple[int, int]:
@@ -111,7 +123,7 @@ class PyslurmBackend:
 
     def _controller_job_ids(self) -> set[str]:
         try:
-            return {str(job_id) for job_id in self.pyslurm.Jobs.load()}
+            return {str(job_id) for job_id in self._timed("slurmctld", self.pyslurm.Jobs.load)}
         except Exception as error:  # pyslurm raises its own RPCError and friends
             raise SlurmError(f"pyslurm could not load jobs from slurmctld: {error}") from None
 
@@ -133,15 +145,27 @@ class PyslurmBackend:
         }
         conditions.update({name: list(values) for name, values in scope.items() if values})
         try:
-            jobs = self.pyslurm.db.Jobs.load(self.pyslurm.db.JobFilter(**conditions))
+            query = self.pyslurm.db.JobFilter(**conditions)
+            jobs = self._timed("slurmdbd", lambda: self.pyslurm.db.Jobs.load(query))
         except Exception as error:  # pyslurm raises its own RPCError and friends
             raise SlurmError(f"pyslurm could not load jobs from slurmdbd: {error}") from None
         return [_record(job) for job in jobs.values()]
 
+    def _timed(self, call: str, load: Callable[[], Any]) -> Any:
+        """One pyslurm call (slurmdbd or slurmctld), timed for the observer."""
+        started = time.monotonic()
+        ok = False
+        try:
+            answer = load()
+            ok = True
+            return answer
+        finally:
+            self.observe(call, time.monotonic() - started, ok)
+
     def live_jobs(self) -> dict[str, LiveJob]:
         self._check_version()
         try:
-            jobs = self.pyslurm.Jobs.load()
+            jobs = self._timed("slurmctld", self.pyslurm.Jobs.load)
         except Exception as error:
             raise SlurmError(f"pyslurm could not load jobs from slurmctld: {error}") from None
         return {

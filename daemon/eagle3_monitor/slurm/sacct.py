@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
@@ -57,6 +58,13 @@ _SCONTROL_FIELD = re.compile(
 )
 
 Runner = Callable[[Sequence[str], float], "Completed"]
+# Told of every call to Slurm: which (sacct, scontrol; pyslurm's slurmdbd, slurmctld), how many
+# seconds it took, whether it worked (service/metrics.py counts them).
+SlurmCallObserver = Callable[[str, float, bool], None]
+
+
+def unobserved(call: str, seconds: float, ok: bool) -> None:
+    """The observer when nobody counts Slurm's calls."""
 
 
 class SlurmError(Exception):
@@ -155,10 +163,16 @@ class LiveJob:
 class SacctBackend:
     """Slurm through its command-line tools."""
 
-    def __init__(self, settings: SacctSettings | None = None, runner: Runner | None = None) -> None:
+    def __init__(
+        self,
+        settings: SacctSettings | None = None,
+        runner: Runner | None = None,
+        observe: SlurmCallObserver = unobserved,
+    ) -> None:
         self.settings = settings or SacctSettings()
         self.commands = CommandRunner()
         self.run: Runner = runner or self.commands
+        self.observe = observe
         self._version: tuple[int, int] | None = None
         self._rows = RowCache()  # lines parsed before, not parsed again
 
@@ -168,7 +182,7 @@ class SacctBackend:
 
     def version(self) -> tuple[int, int]:
         if self._version is None:
-            done = self.run([self.settings.sacct, "--version"], self.settings.timeout)
+            done = self._timed("sacct", [self.settings.sacct, "--version"])
             match = _VERSION.search(done.stdout)
             if done.returncode != 0 or match is None:
                 raise SlurmError(f"sacct --version failed: {_first_line(done)}")
@@ -206,9 +220,9 @@ class SacctBackend:
 
     def live_jobs(self) -> dict[str, LiveJob]:
         """Jobs the controller still holds (pending, running, or ended under MinJobAge)."""
-        done = self.run([self.settings.scontrol, "-o", "show", "job"], self.settings.timeout)
+        done = self._timed("scontrol", [self.settings.scontrol, "-o", "show", "job"])
         if done.returncode != 0:
-            if "No jobs in the system" in done.stdout + done.stderr:
+            if _no_jobs(done):
                 return {}
             raise SlurmError(f"scontrol show job failed: {_first_line(done)}")
         return parse_scontrol_jobs(done.stdout)
@@ -227,11 +241,22 @@ class SacctBackend:
                 *self._scope(),
                 *selection,
             ]
-            done = self.run(command, self.settings.timeout)
+            done = self._timed("sacct", command)
             if done.returncode != 0:
                 raise SlurmError(f"sacct failed (exit {done.returncode}): {_first_line(done)}")
             answers.append(done.stdout if done.stdout.endswith("\n") else done.stdout + "\n")
         return parse_sacct("".join(answers), fields, self._rows)
+
+    def _timed(self, call: str, command: list[str]) -> Completed:
+        """Run one Slurm command, telling the observer how long it took and whether it worked."""
+        started = time.monotonic()
+        ok = False
+        try:
+            done = self.run(command, self.settings.timeout)
+            ok = done.returncode == 0 or _no_jobs(done)
+            return done
+        finally:
+            self.observe(call, time.monotonic() - started, ok)
 
     def _scope(self) -> list[str]:
         settings = self.settings
@@ -244,6 +269,11 @@ class SacctBackend:
             if values:
                 scope += [flag, ",".join(values)]
         return scope
+
+
+def _no_jobs(done: Completed) -> bool:
+    """scontrol's way of saying the controller holds no job (an answer, not a failure)."""
+    return "No jobs in the system" in done.stdout + done.stderr
 
 
 def _first_line(done: Completed) -> str:
