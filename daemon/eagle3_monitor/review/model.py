@@ -124,6 +124,7 @@ class RunReview:
     threshold: float = 2.1
     job_name: str | None = None
     rerun: RerunAdvice | None = None  # set for a failed run (review/rerun_advice.py)
+    bytes_scanned: int = 0  # log bytes the review read (the daemon's metrics count them)
 
     @property
     def root_cause(self) -> RootCause | None:

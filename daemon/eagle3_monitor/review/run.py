@@ -106,7 +106,8 @@ def review_experiment(
         _pipeline_job_name(experiment),
         settings.threshold,
     )
-    review = decide_run(facts, tasks)
+    read = sum(log.scan.size - log.scan.skipped for item in scanned for log in item.logs)
+    review = replace(decide_run(facts, tasks), bytes_scanned=read)
     if review.root_cause_task is None:
         return review
     return replace(review, rerun=rerun_advice(review, settings.read_policy))

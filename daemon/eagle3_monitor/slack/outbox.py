@@ -22,8 +22,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from eagle3_monitor.slack.messages import Message
 from eagle3_monitor.slack.transport import DeliveryError, Transport
@@ -112,6 +113,16 @@ class Row:
     status: str
     attempts: int
     event: str = ""
+    job: int | None = None
+
+
+class DeliveryObserver(Protocol):
+    """Told of every message Slack accepted and every failure (service/metrics.py counts
+    them): the event, and for a job's final reply the seconds since Slurm's End of the job."""
+
+    def accepted(self, event: str, since_job_end: float | None) -> None: ...
+
+    def failed(self, kind: str) -> None: ...
 
 
 class Outbox:
@@ -214,7 +225,8 @@ class Outbox:
                 return []
             rows = self.store.connection.execute(
                 "SELECT id, idempotency_key, run_id, kind, channel, status, attempts, event,"
-                " next_attempt_at FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
+                " next_attempt_at, job FROM outbox WHERE status IN ('pending', 'sending')"
+                " ORDER BY id"
             ).fetchall()
             if not rows:
                 self.store.unsent_maybe = False
@@ -228,7 +240,7 @@ class Outbox:
                 continue
             due.append(
                 Row(r["id"], r["idempotency_key"], r["run_id"], r["kind"], r["channel"] or "",
-                    r["status"], r["attempts"], r["event"] or "")
+                    r["status"], r["attempts"], r["event"] or "", r["job"])
             )  # fmt: skip
         return due
 
@@ -259,6 +271,15 @@ class Outbox:
                 "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status"
             ).fetchall()
         return {row["status"]: int(row["n"]) for row in rows}
+
+    def job_ended_at(self, job: int) -> float | None:
+        """When Slurm says the job ended (unix time), if it has said."""
+        with self.store.lock:
+            row = self.store.connection.execute("SELECT end FROM jobs WHERE id = ?", (job,))
+            found = row.fetchone()
+        if found is None or not found[0]:
+            return None
+        return datetime.fromisoformat(found[0]).timestamp()
 
     def depth(self) -> int:
         with self.store.lock:
@@ -392,8 +413,10 @@ class Sender:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.outbox = outbox
+        self.observer = observer
         self.transport = transport
         self.pace = pace
         self.clock = clock
@@ -536,6 +559,7 @@ class Sender:
             edits = _pace_key(row.kind, channel)
             message = self.outbox.message(row)
             self._call(edits, lambda: self.transport.update(channel, ts, message))
+            self._accepted(row)
         self.outbox.mark_sent(row, thread[1] if thread else None)
 
     def _deliver_post(self, row: Row, thread: tuple[str, str] | None) -> None:
@@ -554,7 +578,19 @@ class Sender:
                 lambda: self.transport.post(channel, message, thread_ts=thread_ts, key=row.key),
             )
             ts = posted.ts
+            self._accepted(row)
         self.outbox.mark_sent(row, ts, channel)
+
+    def _accepted(self, row: Row) -> None:
+        """Slack took the row's message: tell the observer, with a final reply's latency from
+        its job's end."""
+        if self.observer is None:
+            return
+        ended = None
+        if row.event == Event.FINAL and row.job is not None:
+            ended = self.outbox.job_ended_at(row.job)
+        since = max(0.0, self.wall_clock() - ended) if ended is not None else None
+        self.observer.accepted(row.event, since)
 
     def _pace(self, channel: str) -> None:
         """Wait until `pace` seconds have passed since the last call to this channel ended
@@ -573,6 +609,8 @@ class Sender:
             self.last_post[channel] = self.clock()
 
     def _failed(self, row: Row, error: DeliveryError, result: DrainResult) -> None:
+        if self.observer is not None:
+            self.observer.failed(error.kind)
         message = str(error)
         result.errors.append(f"{row.key}: {message}")
         if error.blocking or error.permanent:

@@ -35,6 +35,9 @@ BLOCKING_ERRORS = {
     "token_expired",
 }
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
+# What went wrong, in a few words a metric can count by (never Slack's own, open-ended codes):
+# HTTP 429; HTTP 5xx; no answer; a bad token; a channel it cannot post to; any other refusal.
+ERROR_KINDS = ("rate_limited", "server_error", "unreachable", "auth", "channel", "refused")
 _SECRETS = re.compile(
     r"(?P<token>xox[a-z]-|xapp-)[^\s'\"]+|(?P<hook>hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"]+"
     r"|(?P<bearer>Bearer\s+)[^\s'\"]+"
@@ -55,12 +58,16 @@ def _redacted(match: re.Match[str]) -> str:
 
 class DeliveryError(Exception):
     """A message could not be delivered. `permanent`: retrying the same request cannot work;
-    `blocking`: nothing will work until the configuration changes (bad token)."""
+    `blocking`: nothing will work until the configuration changes (bad token); `kind`: one of
+    ERROR_KINDS."""
 
-    def __init__(self, message: str, *, permanent: bool, blocking: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, blocking: bool = False, kind: str | None = None
+    ) -> None:
         super().__init__(redact(message))
         self.permanent = permanent
         self.blocking = blocking
+        self.kind = kind or ("auth" if blocking else "refused" if permanent else "unreachable")
 
 
 @dataclass(frozen=True)
@@ -203,13 +210,19 @@ class BotTransport:
             code = str(error.response.get("error", "")) if error.response is not None else ""
             status = error.response.status_code if error.response is not None else 0
             if status == 429 or status >= 500:
-                raise DeliveryError(f"Slack answered HTTP {status}", permanent=False) from None
+                raise DeliveryError(f"Slack answered HTTP {status}", permanent=False,
+                                    kind=_http_kind(status)) from None  # fmt: skip
             blocking = code in BLOCKING_ERRORS
             raise DeliveryError(
-                f"Slack refused: {code or status}", permanent=True, blocking=blocking
-            ) from None
+                f"Slack refused: {code or status}", permanent=True, blocking=blocking,
+                kind="channel" if code in CHANNEL_ERRORS else None,
+            ) from None  # fmt: skip
         except (SlackRequestError, OSError) as error:
             raise DeliveryError(f"Slack unreachable: {error}", permanent=False) from None
+
+
+def _http_kind(status: int) -> str:
+    return "rate_limited" if status == 429 else "server_error"
 
 
 class WebhookTransport:
@@ -226,7 +239,8 @@ class WebhookTransport:
         except (SlackRequestError, OSError) as error:
             raise DeliveryError(f"webhook unreachable: {error}", permanent=False) from None
         if response.status_code == 429 or response.status_code >= 500:
-            raise DeliveryError(f"webhook answered HTTP {response.status_code}", permanent=False)
+            raise DeliveryError(f"webhook answered HTTP {response.status_code}", permanent=False,
+                                kind=_http_kind(response.status_code))  # fmt: skip
         if response.status_code != 200:
             raise DeliveryError(
                 f"webhook refused: {response.body}",
