@@ -1,11 +1,12 @@
-"""The user's config file: validated against one schema, every error reported at once with
-file:line:column and the key path. For now it holds the review settings; the daemon's sections
-come with it."""
+"""The user's config file: validated against one schema (the source of the example config and
+docs/config.md, see config_doc.py), every error reported at once with file:line:column and the
+key path."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,127 +16,293 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from eagle3_monitor.config_errors import describe_validation_error
 from eagle3_monitor.errors import ConfigError
 from eagle3_monitor.monitor.discovery import DEFAULT_JOB_NAME_PATTERN
 from eagle3_monitor.monitor.poll import WatchSettings
 from eagle3_monitor.review.run import ReviewSettings
 from eagle3_monitor.rules.catalog import Catalog, RuleSource, load_catalog
 from eagle3_monitor.slurm.sacct import SacctSettings
-from eagle3_monitor.validate.run import ArtifactTemplates
+from eagle3_monitor.validate.run import DEFAULT_HIDDEN_STATES_MIN_SHARE, ArtifactTemplates
 from eagle3_monitor.vocabulary import DEFAULT_ACCEPTANCE_THRESHOLD
 from eagle3_monitor.yamlpos import LocatedDocument, format_key_path, load_located
 
 CONFIG_ENVIRONMENT_VARIABLE = "EAGLE3_MONITOR_CONFIG"
 
 
-class ReviewSection(BaseModel):
+class Section(BaseModel):
+    """A config section: unknown keys and non-finite numbers (.inf, .nan) are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+EXAMPLE_RULES: list[dict[str, Any]] = [
+    {
+        "id": "site-lustre-eviction",
+        "category": "disk_full",
+        "priority": 80,
+        "regex": r"LustreError: [^\r\n]*This client was evicted by (?P<target>[A-Za-z0-9_-]+)",
+        "summary": "Lustre evicted this client ({target})",
+        "fix": "Re-run the task; if it repeats, tell the storage admins which node it was.",
+        "samples": {
+            "match": [
+                "LustreError: 167-0: scratch-MDT0000-mdc-ffff9: This client was evicted by "
+                "scratch-MDT0000"
+            ],
+            "no_match": ["Lustre: scratch-MDT0000 recovered"],
+        },
+    },
+    {"id": "nccl-watchdog-timeout", "priority": 20},
+    {"id": "command-not-found", "enabled": False},
+]
+
+
+class ReviewSection(Section):
     """How logs are reviewed."""
 
-    model_config = ConfigDict(extra="forbid")
+    acceptance_threshold: float = Field(
+        default=DEFAULT_ACCEPTANCE_THRESHOLD,
+        gt=0,
+        le=64,
+        description=(
+            "A benchmark (task_3) passes when its acceptance length (AR) is at least this. "
+            "`eagle3-monitor review --threshold X` overrides it for one run."
+        ),
+    )
+    rules: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "Rules written inline, in the format of the built-in catalog (docs/rules.md). A rule "
+            "with a built-in id overrides only the fields it names. The example adds a "
+            "site-specific failure with its own sample lines (checked by `eagle3-monitor "
+            "check-config`), lowers a built-in rule's priority and turns one off."
+        ),
+        examples=[EXAMPLE_RULES],
+    )
+    rule_files: list[str] = Field(
+        default_factory=list,
+        description=(
+            "More rule files, each a `rules:` list in the catalog's format, relative to this "
+            "config file. A rule with a built-in id overrides only the fields it names."
+        ),
+    )
 
-    acceptance_threshold: float = Field(default=DEFAULT_ACCEPTANCE_THRESHOLD, gt=0, le=64)
-    rules: list[dict[str, Any]] = Field(default_factory=list)
-    rule_files: list[str] = Field(default_factory=list)
+
+_ARTIFACTS = ArtifactTemplates()  # the validator's own defaults: the one place they are written
 
 
-class ArtifactPathsSection(BaseModel):
-    """Where each role's artifacts are. `{experiment}` is the experiment directory,
-    `{task_dir}` the task's directory; relative paths are taken from the experiment dir."""
+class ArtifactPathsSection(Section):
+    """Where each role's artifacts are. `{experiment}` is the experiment directory, `{task_dir}`
+    the task's directory; relative paths are taken from the experiment directory. Sites that
+    mount scratch elsewhere point these at it."""
 
-    model_config = ConfigDict(extra="forbid")
+    data: str = Field(
+        default=_ARTIFACTS.data, description="task_0's synthesized conversations (data shards)."
+    )
+    hidden_states: str = Field(
+        default=_ARTIFACTS.hidden_states, description="task_1's dumped hidden states (.pt files)."
+    )
+    training_output: str = Field(
+        default=_ARTIFACTS.training_output,
+        description="task_2's training output (checkpoints, trainer_state.json).",
+    )
+    export: str = Field(default=_ARTIFACTS.export, description="task_2's exported draft model.")
+    benchmark_results: list[str] = Field(
+        default_factory=lambda: list(_ARTIFACTS.benchmark_results),
+        description="Where task_3's benchmark result files are looked for, in this order.",
+    )
 
-    data: str = "{experiment}/data"
-    hidden_states: str = "{experiment}/offline_hidden_states"
-    training_output: str = "{experiment}/eagle3"
-    export: str = "{experiment}/export"
-    benchmark_results: list[str] = Field(default_factory=lambda: ["{task_dir}", "{experiment}"])
 
-
-class ValidateSection(BaseModel):
+class ValidateSection(Section):
     """How artifacts are validated."""
 
-    model_config = ConfigDict(extra="forbid")
+    hidden_states_min_share: float = Field(
+        default=DEFAULT_HIDDEN_STATES_MIN_SHARE,
+        ge=0,
+        le=1,
+        description=(
+            "task_1 warns when fewer .pt files than this share of data/'s conversations were "
+            "dumped."
+        ),
+    )
+    artifacts: ArtifactPathsSection = Field(
+        default_factory=ArtifactPathsSection,
+        description=ArtifactPathsSection.__doc__,
+    )
 
-    hidden_states_min_share: float = Field(default=0.9, ge=0, le=1)
-    artifacts: ArtifactPathsSection = Field(default_factory=ArtifactPathsSection)
+
+_SACCT = SacctSettings()  # the Slurm backend's own defaults
 
 
-class SlurmSection(BaseModel):
+class SlurmSection(Section):
     """How Slurm is asked."""
 
-    model_config = ConfigDict(extra="forbid")
+    backend: Literal["sacct", "pyslurm"] = Field(
+        default="sacct",
+        description=(
+            "sacct (the command line tools) or pyslurm (must match the installed Slurm's major "
+            "version)."
+        ),
+    )
+    sacct: str = Field(
+        default=_SACCT.sacct,
+        description="The sacct command (sites with wrappers point this elsewhere).",
+    )
+    scontrol: str = Field(
+        default=_SACCT.scontrol,
+        description="The scontrol command (sites with wrappers point this elsewhere).",
+    )
+    timeout_seconds: float = Field(
+        default=_SACCT.timeout,
+        gt=0,
+        le=3600,
+        description=(
+            "Every Slurm call is killed after this long (a hung slurmdbd makes sacct wait "
+            "for minutes)."
+        ),
+    )
+    clusters: list[str] = Field(
+        default_factory=list, description="Clusters to ask (sacct -M); empty: the local one."
+    )
 
-    backend: Literal["sacct", "pyslurm"] = "sacct"
-    sacct: str = "sacct"
-    scontrol: str = "scontrol"
-    timeout_seconds: float = Field(default=60, gt=0, le=3600)
-    clusters: list[str] = Field(default_factory=list)
+
+_WATCH = WatchSettings(DEFAULT_JOB_NAME_PATTERN)  # the poll's own defaults
+_HOUR = timedelta(hours=1)
 
 
-class WatchSection(BaseModel):
+class WatchSection(Section):
     """Which jobs are EAGLE3 pipeline jobs."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    users: list[str] = Field(default_factory=list)
-    accounts: list[str] = Field(default_factory=list)
-    partitions: list[str] = Field(default_factory=list)
-    job_name_pattern: str = DEFAULT_JOB_NAME_PATTERN
-    experiment_roots: list[str] = Field(default_factory=list)
-    lookback_hours: float = Field(default=24, gt=0)
+    users: list[str] = Field(
+        default_factory=list,
+        description="Whose jobs to watch (sacct -u); empty: every user's jobs this account sees.",
+    )
+    accounts: list[str] = Field(
+        default_factory=list, description="Only jobs of these accounts (sacct -A); empty: any."
+    )
+    partitions: list[str] = Field(
+        default_factory=list, description="Only jobs in these partitions (sacct -r); empty: any."
+    )
+    job_name_pattern: str = Field(
+        default=_WATCH.job_name_pattern,
+        description=(
+            "EAGLE3 pipeline jobs by name, a regex: the launcher's `<prefix>.<JobName>_<N>`. "
+            "Named groups: `base` (the run) and `index` (the task)."
+        ),
+    )
+    experiment_roots: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Where experiment directories live, to find a finished job's logs by its id; logs "
+            "outside these roots are not quoted."
+        ),
+    )
+    lookback_hours: float = Field(
+        default=_WATCH.lookback / _HOUR,
+        gt=0,
+        le=24 * 30,
+        description="How far back the first poll of a new database looks.",
+    )
+    backfill_hours: float = Field(
+        default=0,
+        ge=0,
+        le=24 * 30,
+        description=(
+            "At the daemon's first start on a new database, also announce runs that ended "
+            "this many hours before it (`run --backfill HOURS` wins); 0: only runs with a job "
+            "ending after the start, older ones are recorded silently and shown by `status`."
+        ),
+    )
 
     @field_validator("job_name_pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise ValueError(f"not a valid regular expression: {error}") from None
-        return value
+        return _compiled_regex(value)
 
 
-class SlackRoute(BaseModel):
+def _compiled_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"not a valid regular expression: {error}") from None
+    return value
+
+
+class SlackRoute(Section):
     """Messages of runs whose job name matches `job_name` (a regex) or whose user is `user` go
     to `channel`; the first matching route wins."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    channel: str = Field(min_length=1)
-    job_name: str | None = None
-    user: str | None = None
+    channel: str = Field(min_length=1, description="The channel, e.g. `#eagle3-qwen`.")
+    job_name: str | None = Field(
+        default=None, description="A regex searched in the job's name; null: any job."
+    )
+    user: str | None = Field(default=None, description="The job's unix user; null: any user.")
 
     @field_validator("job_name")
     @classmethod
     def _pattern_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as error:
-                raise ValueError(f"not a valid regular expression: {error}") from None
-        return value
+        return None if value is None else _compiled_regex(value)
 
 
-class SlackSection(BaseModel):
+class SlackSection(Section):
     """Where notifications go. The bot token is never written here: token_file, token_env or
     systemd's LoadCredential (slack-token) provide it."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Literal["console", "bot", "webhook"] = "console"
-    base_url: str = "https://slack.com/api/"
-    token_file: str | None = None
-    token_env: str | None = "SLACK_BOT_TOKEN"
-    webhook_url_file: str | None = None
-    default_channel: str = "#eagle3-runs"
-    routes: list[SlackRoute] = Field(default_factory=list)
-    mentions: dict[str, str] = Field(default_factory=dict)  # unix user -> Slack member id
-    default_mention: str | None = None  # e.g. <!subteam^S0123> for a user group
-    pace_seconds: float = Field(default=1.0, ge=0, le=60)
+    mode: Literal["console", "bot", "webhook"] = Field(
+        default="console",
+        description=(
+            "console (print messages), bot (the Web API: threads, edits) or webhook (no threads)."
+        ),
+    )
+    base_url: str = Field(
+        default="https://slack.com/api/", description="The Slack Web API's address (mode: bot)."
+    )
+    token_file: str | None = Field(
+        default=None,
+        description=(
+            "A file holding the bot token (mode: bot). Never write the token itself in the "
+            "config; systemd's LoadCredential=slack-token:FILE works too."
+        ),
+    )
+    token_env: str | None = Field(
+        default="SLACK_BOT_TOKEN",
+        description="An environment variable holding the bot token (mode: bot).",
+    )
+    webhook_url_file: str | None = Field(
+        default=None, description="A file holding the incoming-webhook URL (mode: webhook)."
+    )
+    default_channel: str = Field(
+        default="#eagle3-runs", description="Where messages go when no route matches."
+    )
+    routes: list[SlackRoute] = Field(
+        default_factory=list,
+        description=(
+            "The first matching route picks the channel: `job_name` (a regex on the job name) "
+            "and/or `user`, and `channel`."
+        ),
+        examples=[[{"job_name": "Qwen3", "channel": "#eagle3-qwen"}]],
+    )
+    mentions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Who to mention on failures: unix user -> Slack member id.",
+        examples=[{"alice": "U012AB3CD"}],
+    )
+    default_mention: str | None = Field(
+        default=None,
+        description="Mentioned on failures of users not in `mentions`, e.g. <!subteam^S0123>.",
+    )
+    pace_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="At most one message per this many seconds per channel (Slack allows ~1/s).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -173,22 +340,60 @@ DEFAULT_STALL_MINUTES: dict[StallKey, float] = {
     "training": 30.0,
     "benchmark": 30.0,
 }
+MAX_STALL_MINUTES = 7 * 24 * 60
 
 
-class DaemonSection(BaseModel):
+class DaemonSection(Section):
     """The service's rhythm."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    poll_interval_seconds: float = Field(default=10, ge=1, le=3600)
-    send_interval_seconds: float = Field(default=1, ge=0.1, le=60)
-    review_workers: int = Field(default=2, ge=1, le=16)
-    shutdown_timeout_seconds: float = Field(default=20, ge=1, le=600)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    # Live following of running jobs' logs: how often, and when silence becomes a stall.
-    follow_interval_seconds: float = Field(default=2, ge=0.5, le=600)
-    stall_after_minutes: dict[StallKey, Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: dict(DEFAULT_STALL_MINUTES)
+    poll_interval_seconds: float = Field(
+        default=10,
+        ge=1,
+        le=3600,
+        description=(
+            "How often `eagle3-monitor run` asks Slurm; a log's `job exited with code N` line "
+            "makes it ask early, so a job's end reaches Slack within about this long."
+        ),
+    )
+    send_interval_seconds: float = Field(
+        default=1, ge=0.1, le=60, description="How often the Slack outbox is drained."
+    )
+    review_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description=(
+            "Reviews of finished jobs run in this many worker processes, so a huge log never "
+            "delays polling."
+        ),
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=20,
+        ge=1,
+        le=600,
+        description="On SIGTERM: how long to wait for a running poll before giving up on it.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="The service log's level."
+    )
+    follow_interval_seconds: float = Field(
+        default=2,
+        ge=0.5,
+        le=600,
+        description=(
+            "How often running jobs' logs are read for new lines: fatal errors (NCCL watchdog, "
+            "CUDA faults, GPU OOM) are alerted while the job still runs."
+        ),
+    )
+    stall_after_minutes: dict[StallKey, Annotated[float, Field(gt=0, le=MAX_STALL_MINUTES)]] = (
+        Field(
+            default_factory=lambda: dict(DEFAULT_STALL_MINUTES),
+            description=(
+                "A running job whose logs have not grown for this long gets one stall alert (and "
+                "a note when it writes again). Per task role (synthesis: model loading and server "
+                "start-up are slow); `default` covers the rest."
+            ),
+        )
     )
 
     def stall_after_seconds(self, role: str | None) -> float:
@@ -200,33 +405,64 @@ class DaemonSection(BaseModel):
         return 60 * minutes.get(role or "default", fallback)
 
 
-class StatusSection(BaseModel):
+class StatusSection(Section):
     """The status socket (`eagle3-monitor status`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    socket: str | None = Field(
+        default=None,
+        description=(
+            "The status socket's path. null: $RUNTIME_DIRECTORY/status.sock under systemd "
+            "(/run/eagle3-monitor/status.sock), else next to the database."
+        ),
+    )
+    allowed_users: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Who may ask, besides root, the daemon's own user and members of its group "
+            "(checked with SO_PEERCRED)."
+        ),
+    )
+    allowed_groups: list[str] = Field(
+        default_factory=list, description="Members of these groups may ask too."
+    )
 
-    socket: str | None = None  # default: $RUNTIME_DIRECTORY/status.sock
-    allowed_users: list[str] = Field(default_factory=list)  # besides root and the daemon's user
-    allowed_groups: list[str] = Field(default_factory=list)
+
+class StateSection(Section):
+    """Where the daemon keeps what it knows."""
+
+    database: str | None = Field(
+        default=None,
+        description=(
+            "The SQLite database. null: $STATE_DIRECTORY/eagle3-monitor.db under systemd, else "
+            "~/.local/state/eagle3-monitor/state.db."
+        ),
+    )
 
 
-class StateSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _section(model: type[BaseModel], **extra: Any) -> Any:
+    """A section field: its defaults, its docstring as its description."""
+    return Field(
+        default_factory=model, description=" ".join((model.__doc__ or "").split()), **extra
+    )
 
-    database: str | None = None  # default: $STATE_DIRECTORY/eagle3-monitor.db
 
+class MonitorConfig(Section):
+    """The whole config file: one section per part of the monitor."""
 
-class MonitorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    review: ReviewSection = _section(ReviewSection)
+    validate_: ValidateSection = _section(ValidateSection, alias="validate")
+    slurm: SlurmSection = _section(SlurmSection)
+    watch: WatchSection = _section(WatchSection)
+    state: StateSection = _section(StateSection)
+    slack: SlackSection = _section(SlackSection)
+    daemon: DaemonSection = _section(DaemonSection)
+    status: StatusSection = _section(StatusSection)
+    _document: LocatedDocument | None = PrivateAttr(default=None)
 
-    review: ReviewSection = Field(default_factory=ReviewSection)
-    validate_: ValidateSection = Field(default_factory=ValidateSection, alias="validate")
-    slurm: SlurmSection = Field(default_factory=SlurmSection)
-    watch: WatchSection = Field(default_factory=WatchSection)
-    state: StateSection = Field(default_factory=StateSection)
-    slack: SlackSection = Field(default_factory=SlackSection)
-    daemon: DaemonSection = Field(default_factory=DaemonSection)
-    status: StatusSection = Field(default_factory=StatusSection)
+    def where_key(self, path: Sequence[str | int]) -> str | None:
+        """`file:line:col` of the key at `path` in the file this config came from (of its
+        deepest written prefix); None for built-in defaults."""
+        return None if self._document is None else self._document.where_key(path)
 
     def socket_path(self) -> Path:
         if self.status.socket:
@@ -251,7 +487,8 @@ class MonitorConfig(BaseModel):
         return WatchSettings(
             job_name_pattern=self.watch.job_name_pattern,
             experiment_roots=tuple(Path(root).expanduser() for root in self.watch.experiment_roots),
-            lookback=timedelta(hours=self.watch.lookback_hours),
+            # the first poll looks back far enough for a backfill
+            lookback=timedelta(hours=max(self.watch.lookback_hours, self.watch.backfill_hours)),
         )
 
     def database_path(self) -> Path:
@@ -303,19 +540,23 @@ def config_path_from(option: Path | None) -> Path | None:
 
 
 def load_config(path: Path | None) -> LoadedConfig:
-    """The config at `path`, or the defaults when there is none."""
+    """The config at `path`, or the defaults when there is none. Every problem (duplicate keys,
+    the schema's, the inline rules') is reported at once, in file order."""
     if path is None:
         return LoadedConfig(MonitorConfig(), None)
-    document = load_located(path)
+    document = load_located(path, strict=False)
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(f"{document.where(())}: the config must be a mapping of sections")
+    problems = list(document.problems)
     try:
         config = MonitorConfig.model_validate(data)
     except ValidationError as error:
-        problems = describe_validation_error(error, document)
+        problems += describe_validation_error(error, document, MonitorConfig)
         problems += _rule_problems(_inline_rule_sources(data, document))
-        raise ConfigError("\n".join(sorted_by_position(problems))) from None
+    if problems:
+        raise ConfigError("\n".join(sorted_by_position(problems)))
+    config._document = document  # set once, where the config is made
     return LoadedConfig(config, document)
 
 
@@ -357,29 +598,45 @@ def _rule_problems(sources: list[RuleSource]) -> list[str]:
     return []
 
 
-def describe_validation_error(error: ValidationError, document: LocatedDocument) -> list[str]:
-    lines = []
-    for problem in error.errors():
-        location = problem["loc"]
-        lines.append(
-            f"{document.where(location)}: at '{format_key_path(location)}': {problem['msg']}"
-        )
-    return lines
-
-
 def catalog_from(loaded: LoadedConfig) -> Catalog:
     """The built-in rules merged with the config's rule files and inline rules."""
+    sources, problems = config_rule_sources(loaded)
+    try:
+        catalog = load_catalog(sources)
+    except ConfigError as error:
+        problems += str(error).splitlines()
+    if problems:
+        raise ConfigError("\n".join(sorted_by_position(problems)))
+    return catalog
+
+
+def config_rule_sources(loaded: LoadedConfig) -> tuple[list[RuleSource], list[str]]:
+    """The rules the config adds or changes, in the order they apply (rule files, then inline
+    rules), and the problems of rule files that cannot be read, each at the entry naming it."""
     sources: list[RuleSource] = []
+    problems: list[str] = []
     review = loaded.config.review
-    for file_name in review.rule_files:
-        sources.extend(_rules_of_file(loaded.directory / file_name))
+    for index, file_name in enumerate(review.rule_files):
+        try:
+            sources.extend(_rules_of_file(loaded.directory / file_name))
+        except ConfigError as error:
+            problems.extend(_at_entry(loaded, ("review", "rule_files", index), str(error)))
     if loaded.document is not None:
         for index, fields in enumerate(review.rules):
             sources.append(RuleSource(fields, loaded.document, ("review", "rules", index)))
-    try:
-        return load_catalog(sources)
-    except ConfigError as error:
-        raise ConfigError("\n".join(sorted_by_position(str(error).splitlines()))) from None
+    return sources, problems
+
+
+def _at_entry(loaded: LoadedConfig, path: tuple[str | int, ...], error: str) -> list[str]:
+    """A rule file's problems; one with no position of its own (missing, unreadable) is put at
+    the config entry that named the file."""
+    if loaded.document is None:
+        return error.splitlines()
+    entry = f"{loaded.document.where(path)}: at '{format_key_path(path)}'"
+    return [
+        line if re.match(r"^.*?:[0-9]+:[0-9]+: ", line) else f"{entry}: {line}"
+        for line in error.splitlines()
+    ]
 
 
 def _rules_of_file(path: Path) -> list[RuleSource]:

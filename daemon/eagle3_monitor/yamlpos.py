@@ -11,6 +11,7 @@ import yaml
 
 from eagle3_monitor.errors import ConfigError, UnusableInputError
 from eagle3_monitor.safe_read import read_small_text
+from eagle3_monitor.yaml_errors import describe_marked_error, describe_reader_error
 
 KeyPath = tuple[str | int, ...]
 MAX_YAML_BYTES = 4 << 20
@@ -29,6 +30,7 @@ class LocatedDocument:
     scalars: dict[KeyPath, str] = field(default_factory=dict)  # each scalar's text as written
     keys: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)  # where each key is written
     nodes: int = 0  # values built so far (aliases count each time they are expanded)
+    problems: list[str] = field(default_factory=list)  # e.g. duplicate keys, all of them
 
     def where(self, path: Sequence[str | int]) -> str:
         """`file:line:col` of the deepest known prefix of `path`."""
@@ -54,25 +56,32 @@ def format_key_path(path: Sequence[str | int]) -> str:
     return text or "(top level)"
 
 
-def load_located(path: Path) -> LocatedDocument:
+def load_located(path: Path, *, strict: bool = True) -> LocatedDocument:
     """Parse a YAML file (opened safely: never a FIFO, at most MAX_YAML_BYTES); syntax errors
-    and oversized documents become one ConfigError with file:line:column."""
+    and oversized documents become one ConfigError with file:line:column. See parse_located
+    for `strict`."""
     try:
         text = read_small_text(path, MAX_YAML_BYTES)
     except UnusableInputError as error:
         raise ConfigError(str(error)) from None
-    return parse_located(text, str(path))
+    return parse_located(text, str(path), strict=strict)
 
 
-def parse_located(text: str, source: str) -> LocatedDocument:
+def parse_located(text: str, source: str, *, strict: bool = True) -> LocatedDocument:
     """Parse YAML text. Aliases are expanded at most MAX_YAML_NODES nodes and nesting at most
-    MAX_YAML_DEPTH levels deep, so an alias bomb or a 900-level document is a one-line error."""
+    MAX_YAML_DEPTH levels deep, so an alias bomb or a 900-level document is a one-line error.
+    A syntax error is one line in plain words with the offending line shown. A key written
+    twice in one mapping is a problem naming both places: raised with every other such
+    problem when `strict`, else left in `document.problems` for the caller to report with
+    its own (the last value is kept, as PyYAML does)."""
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ConfigError(f"{where}: invalid YAML: {error.problem}") from None
+        problem = describe_marked_error(error, text)
+        raise ConfigError(f"{source}:{problem.line}:{problem.column}: {problem.message}") from None
+    except yaml.reader.ReaderError as error:
+        problem = describe_reader_error(error, text)
+        raise ConfigError(f"{source}:{problem.line}:{problem.column}: {problem.message}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: invalid YAML: {error}") from None
     except RecursionError:
@@ -84,7 +93,18 @@ def parse_located(text: str, source: str) -> LocatedDocument:
             document.data = _construct(node, (), document, loader)
         finally:
             loader.dispose()
+    if strict and document.problems:
+        raise ConfigError("\n".join(document.problems))
     return document
+
+
+def _note_duplicate(document: LocatedDocument, path: KeyPath, again: tuple[int, int]) -> None:
+    first_line, first_column = document.keys[path]
+    document.problems.append(
+        f"{document.source}:{again[0]}:{again[1]}: at '{format_key_path(path)}': key "
+        f"'{path[-1]}' is written twice in one mapping (first at line {first_line}, column "
+        f"{first_column}); keep one"
+    )
 
 
 def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, loader: Any) -> Any:
@@ -104,6 +124,8 @@ def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, loader
                 raise ConfigError(f"{source}:{line}: mapping keys must be plain strings")
             key = key_node.value
             mark = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if str(key) in result:
+                _note_duplicate(document, (*path, str(key)), mark)
             positions[(*path, key)] = mark
             document.keys[(*path, str(key))] = mark
             result[str(key)] = _construct(value_node, (*path, str(key)), document, loader)
