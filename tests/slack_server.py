@@ -1,9 +1,10 @@
 """A Slack Web API server for tests, on 127.0.0.1 in a thread. The real slack_sdk WebClient talks
 to it (base_url). It checks the Bearer token, enforces the real limits (50 blocks, section text
 of 1-3000 characters → invalid_blocks), answers auth.test, chat.postMessage, chat.update,
-conversations.replies and conversations.history (with message metadata), records every accepted
-message, and fails on request: 429 with Retry-After, 500, a Slack error, a late answer, or
-connection refused (the listener closed, then reopened on the same port)."""
+chat.getPermalink, conversations.replies and conversations.history (with message metadata),
+records every accepted message, and fails on request: 429 with Retry-After, 500, a Slack
+error, a late answer, or connection refused (the listener closed, then reopened on the same
+port)."""
 
 from __future__ import annotations
 
@@ -209,6 +210,17 @@ class _Handler(BaseHTTPRequestHandler):
         found[0].text, found[0].blocks = str(params.get("text", "")), blocks
         found[0].updates += 1
         return {"ok": True, "channel": found[0].channel, "ts": found[0].ts}
+
+    @staticmethod
+    def _api_chat_getPermalink(state: SlackState, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel, ts = params.get("channel"), params.get("message_ts")
+        found = [m for m in state.messages if m.channel == channel and m.ts == ts]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://test.slack.com/archives/{channel}/p{str(ts).replace('.', '')}"
+        if found[0].thread_ts:
+            link += f"?thread_ts={found[0].thread_ts}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     @staticmethod
     def _listing(messages: list[StoredMessage]) -> dict[str, Any]:

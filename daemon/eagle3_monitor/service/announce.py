@@ -13,6 +13,7 @@ from pathlib import Path
 from eagle3_monitor.config import MonitorConfig
 from eagle3_monitor.monitor.follow import JobProgress, quiet_seconds
 from eagle3_monitor.review.decide import current_verdicts
+from eagle3_monitor.review.memory import FailureMemory
 from eagle3_monitor.review.model import Evidence, RootCause, RunReview
 from eagle3_monitor.slack.compose import run_finished_message, run_header, task_message
 from eagle3_monitor.slack.messages import (
@@ -56,13 +57,19 @@ class Announcer:
         self.outbox.add(Notification.update(run.id, cause), self.channel(run), message)
 
     def review(
-        self, run: StoredRun, jobs: Sequence[StoredJob], review: RunReview, review_id: int
+        self,
+        run: StoredRun,
+        jobs: Sequence[StoredJob],
+        review: RunReview,
+        review_id: int,
+        memory: Mapping[int, FailureMemory] | None = None,
     ) -> list[StoredJob]:
         """After a review, in task order: each job whose task it decided for good gets its final
         reply; a task blocked before Slurm ever listed its job (sacct may not show a job pending
         on a dependency) gets its reply now, and its job, when it shows up never having run, is
-        covered by it. The parent shows the review; the summary follows the last reply. Returns
-        the jobs announced now."""
+        covered by it. The parent shows the review; the summary follows the last reply. A failed
+        task's reply shows `memory` (by task index: the same failure seen before, looked up
+        before this). Returns the jobs announced now."""
         channel = self.channel(run)
         mention = self.config.slack.mention_for(run.user)
         by_task = _jobs_by_task(jobs)
@@ -76,7 +83,8 @@ class Announcer:
                 if not job.slurm_view().started and self.outbox.has(said_for_task):
                     self.outbox.cover(Notification.final(run.id, job.row), said_for_task)
                     continue
-                message = self._final_reply(job, task_jobs, review, mention)
+                remembered = (memory or {}).get(task.index) if task.index is not None else None
+                message = self._final_reply(job, task_jobs, review, mention, remembered)
                 if message is not None and self.outbox.add(
                     Notification.final(run.id, job.row), channel, message
                 ):
@@ -136,6 +144,7 @@ class Announcer:
         jobs: Sequence[StoredJob],
         review: RunReview,
         mention: str | None,
+        memory: FailureMemory | None = None,
     ) -> Message | None:
         """The reply of a job the review decided for good; None while its task is undecided."""
         task = review.task_at(job.task_index)
@@ -147,7 +156,7 @@ class Announcer:
                            f"job {latest.display_id}")  # fmt: skip
         if task is None or not task.verdict.is_final:
             return None
-        return task_message(review, task, mention=mention)
+        return task_message(review, task, mention=mention, memory=memory)
 
 
 _SAID_WITHOUT_A_JOB = (TaskVerdict.BLOCKED, TaskVerdict.SKIPPED)

@@ -25,8 +25,10 @@ from eagle3_monitor.monitor.access import ReadPolicy, policy_for
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once, record_endings
 from eagle3_monitor.report.json_report import verdicts_of_document
+from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.service.announce import Announcer
+from eagle3_monitor.service.memory import Recall, Recalled
 from eagle3_monitor.service.review_worker import (
     InProcessReviewer,
     Reviewer,
@@ -363,11 +365,25 @@ class Daemon:
             return
         self._review_failures.pop(run.id, None)
         review = reviewed.review
+        recalled = self._recall(run, jobs, review)
         with self.store.transaction():
             review_id = self.store.save_review(run.id, reviewed.document)
-            announced = self.announcer().review(run, jobs, review, review_id)
+            announced = self.announcer().review(run, jobs, review, review_id, recalled.memory)
+            recalled.keep(self.store, announced)
         log.info("reviewed", run=run.run_key, verdict=str(review.verdict),
                  announced=[job.display_id for job in announced])  # fmt: skip
+
+    def _recall(self, run: StoredRun, jobs: list[StoredJob], review: RunReview) -> Recalled:
+        """The failed tasks' fingerprints and what the daemon remembers of each (database,
+        Slack permalinks, experiments on disk: no lock held). A lookup that raises costs the
+        replies their memory, never the replies."""
+        policy = self._read_policy(run)
+        recall = Recall(self.store, self.sender.transport, policy, self.clock.time())
+        try:
+            return recall.review(run, jobs, review)
+        except Exception:
+            log.exception("failure memory lookup failed; replying without it", run=run.run_key)
+            return Recalled()
 
     def _review_failed(self, run: StoredRun, jobs: list[StoredJob], error: ReviewError) -> None:
         self.health.review_errors += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eagle3_monitor.report.common import display_path, rerun_lines, task_label
+from eagle3_monitor.review.memory import FailureMemory
 from eagle3_monitor.review.model import RunReview, TaskReview
 from eagle3_monitor.slack.messages import (
     Message,
@@ -37,8 +38,14 @@ def run_header(
     return RunHeader(review.job_name or review.path.name, review.experiment, user, cluster, lines)
 
 
-def task_message(review: RunReview, task: TaskReview, mention: str | None = None) -> Message:
-    """A task's final reply: a failure with its root cause, evidence, fix and re-run; a blocked
+def task_message(
+    review: RunReview,
+    task: TaskReview,
+    mention: str | None = None,
+    memory: FailureMemory | None = None,
+) -> Message:
+    """A task's final reply: a failure with its root cause, evidence, fix, what the daemon
+    remembers of the same failure (looked up before, `service/memory.py`) and re-run; a blocked
     task with what blocked it; a passed task's line."""
     role = str(task.role or "?")
     if task.verdict.is_failure and task.root_cause is not None:
@@ -50,6 +57,7 @@ def task_message(review: RunReview, task: TaskReview, mention: str | None = None
             rerun_lines(review),
             mention=mention,
             display_path=lambda path: display_path(Path(path), review),
+            memory=memory,
         )
     if task.verdict is TaskVerdict.BLOCKED:
         reason = task.root_cause.summary if task.root_cause else "an upstream task failed"

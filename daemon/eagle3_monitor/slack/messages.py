@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from eagle3_monitor.review.memory import FailureMemory, LaterPass, Occurrence
 from eagle3_monitor.review.model import RootCause
 from eagle3_monitor.slack.text import code_block, safe
 
@@ -95,8 +96,10 @@ def failure_message(
     *,
     mention: str | None = None,
     display_path: Any = str,
+    memory: FailureMemory | None = None,
 ) -> Message:
-    """A task failed or timed out: headline, category, evidence, fix, re-run. Broadcast."""
+    """A task failed or timed out: headline, category, evidence, fix, what the daemon remembers
+    of the same failure, re-run. Broadcast."""
     icon = STATE_ICONS.get(verdict.split(" ", 1)[0], ":x:")
     ping = f"{mention} " if mention else ""
     who = f"*{safe(task, 20)}* ({safe(role, 20)}) *{safe(verdict, 60)}*"
@@ -107,14 +110,81 @@ def failure_message(
     if evidence:
         blocks.append(_section(code_block(evidence, EVIDENCE_LIMIT)))
     blocks.append(_section(f"*Fix:* {safe(cause.fix, 1500)}"))
+    if memory is not None and not memory.empty:
+        blocks.append(_section(memory_text(memory)))
     if rerun:
         command, changes = rerun[0], rerun[1:]
         text = f"*Re-run:* `{safe(command, 600)}`"
         if changes:
             text += "\n" + code_block([line.strip() for line in changes], RERUN_LIMIT)
         blocks.append(_section(text))
-    text = safe(f"{task} {verdict}: {cause.category}: {cause.summary}", FALLBACK_LIMIT)
+    seen = ""
+    if memory is not None and memory.last_30_days:
+        seen = f" (seen {_times(memory.last_30_days)} before in 30 days)"
+    text = safe(f"{task} {verdict}: {cause.category}{seen}: {cause.summary}", FALLBACK_LIMIT)
     return Message(f"{ping}{text}", blocks, broadcast=True)
+
+
+MEMORY_DIFF_LIMIT = 700
+
+
+def memory_text(memory: FailureMemory) -> str:
+    """What the daemon remembers of this failure: how often this pipeline failed the same way
+    (7 and 30 days), the latest times with links to their threads, what changed before a later
+    run passed; then, as a weaker hint, the same cause on other pipelines."""
+    lines = []
+    if memory.recent:
+        counts = (
+            f"{_times(memory.last_7_days)} in the last 7 days, {memory.last_30_days} in the last 30"
+            if memory.last_30_days
+            else "not in the last 30 days"
+        )
+        lines.append(f":repeat: *Seen before on this pipeline:* {counts}.")
+        lines += [f"• {_occurrence(item)}" for item in memory.recent]
+    if memory.later_pass is not None:
+        lines += _later_pass_lines(memory.later_pass)
+    if memory.elsewhere:
+        last = memory.elsewhere[0]
+        lines.append(
+            f"_The same cause on other pipelines:_ {_times(memory.elsewhere_30_days)} in the last "
+            f"30 days; latest on `{safe(last.job_base, 150)}`: {_occurrence(last)}"
+        )
+    return "\n".join(lines)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def _occurrence(item: Occurrence) -> str:
+    """`2026-11-26 01:10 UTC · cicd_1 task_1 (job 418301) · <link|thread>`, or where the reply
+    is (channel and ts) when Slack gave no link."""
+    when = item.seen_at[:16].replace("T", " ") + " UTC"
+    experiment = safe(item.experiment or "?", 80)
+    what = f"`{experiment}` {safe(item.task, 20)} (job {safe(item.job_id, 40)})"
+    if item.link and _linkable(item.link):
+        where = f"<{item.link}|thread>"
+    elif item.channel and item.ts:
+        where = f"channel {safe(item.channel, 40)}, ts {safe(item.ts, 40)}"
+    else:
+        where = "not posted to Slack"
+    return f"{safe(when, 30)} · {what} · {where}"
+
+
+def _linkable(link: str) -> bool:
+    return link.startswith("https://") and not any(c in link for c in " |<>\n`")
+
+
+def _later_pass_lines(later: LaterPass) -> list[str]:
+    experiment = safe(later.experiment or "?", 80)
+    head = f"After the last one, `{experiment}` passed this task (job {safe(later.job_id, 40)})"
+    if not later.changes and not later.yaml_diff:
+        return [f"{head}; no change to its batch limits or pipeline YAML is visible."]
+    lines = [f"{head}. What changed:"]
+    lines += [f"• {safe(change, 200)}" for change in later.changes]
+    if later.yaml_diff:
+        lines.append(code_block(list(later.yaml_diff), MEMORY_DIFF_LIMIT))
+    return lines
 
 
 def passed_message(task: str, role: str, detail: str = "") -> Message:

@@ -34,6 +34,8 @@ BLOCKING_ERRORS = {
     "not_authed",
     "token_expired",
 }
+# A permalink as Slack gives it; anything else (a space, `|`, `>`) could break the mrkdwn link.
+_LINK = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9/_.?=&%-]*")
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
 # What went wrong, in a few words a metric can count by (never Slack's own, open-ended codes):
 # HTTP 429; HTTP 5xx; no answer; a bad token; a channel it cannot post to; any other refusal.
@@ -86,6 +88,8 @@ class Transport(Protocol):
     def update(self, channel: str, ts: str, message: Message) -> None: ...
 
     def find(self, channel: str, thread_ts: str | None, key: str) -> str | None: ...
+
+    def permalink(self, channel: str, ts: str) -> str | None: ...
 
 
 def load_token(token_file: str | None, token_env: str | None) -> str:
@@ -202,6 +206,16 @@ class BotTransport:
                 return str(found["ts"])
         return None
 
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """chat.getPermalink: a link to the message; None when Slack will not say (any
+        failure: the caller shows the channel and ts instead)."""
+        try:
+            response = self._call(self.client.chat_getPermalink, channel=channel, message_ts=ts)
+        except DeliveryError:
+            return None
+        link = response.get("permalink")
+        return link if isinstance(link, str) and _LINK.fullmatch(link) else None
+
     @staticmethod
     def _call(method: Any, **arguments: Any) -> Any:
         try:
@@ -255,6 +269,9 @@ class WebhookTransport:
     def find(self, channel: str, thread_ts: str | None, key: str) -> str | None:
         return None
 
+    def permalink(self, channel: str, ts: str) -> str | None:
+        return None
+
 
 class ConsoleTransport:
     """Prints each message as readable text: the default when no Slack is configured."""
@@ -276,6 +293,9 @@ class ConsoleTransport:
         self._print(f"[{channel} update {ts}]", message)
 
     def find(self, channel: str, thread_ts: str | None, key: str) -> str | None:
+        return None
+
+    def permalink(self, channel: str, ts: str) -> str | None:
         return None
 
     def _print(self, header: str, message: Message) -> None:

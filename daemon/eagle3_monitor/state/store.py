@@ -162,6 +162,49 @@ class JobEvent:
     final: bool
 
 
+@dataclass(frozen=True)
+class NewFailure:
+    """A failed job's fingerprinted root cause, to be kept (`Store.record_failure`)."""
+
+    job: int
+    run_id: int
+    fingerprint: str
+    cause: str
+    job_base: str
+    task_index: int | None
+    role: str
+    category: str
+    rule: str
+    pattern: str
+    example: str
+    seen_at: str  # when the job ended, UTC ISO
+
+
+@dataclass(frozen=True)
+class StoredFailure(NewFailure):
+    """A kept failure with its run, job and where its Slack reply went."""
+
+    experiment_id: str | None = None
+    display_id: str = ""
+    reply_channel: str | None = None
+    reply_ts: str | None = None
+    thread_channel: str | None = None
+    thread_ts: str | None = None
+
+
+_FAILURE_KEYS = {"fingerprint": "fingerprint", "cause": "cause"}
+_FAILURE_SELECT = (
+    "SELECT f.*, r.experiment_id, j.display_id,"
+    " (SELECT o.channel FROM outbox o WHERE o.job = f.job AND o.event = 'final'"
+    "  AND o.status = 'sent' ORDER BY o.id LIMIT 1) AS reply_channel,"
+    " (SELECT o.slack_ts FROM outbox o WHERE o.job = f.job AND o.event = 'final'"
+    "  AND o.status = 'sent' ORDER BY o.id LIMIT 1) AS reply_ts,"
+    " t.channel AS thread_channel, t.ts AS thread_ts"
+    " FROM failures f JOIN runs r ON r.id = f.run_id JOIN jobs j ON j.id = f.job"
+    " LEFT JOIN slack_threads t ON t.run_id = f.run_id"
+)
+
+
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
@@ -310,6 +353,35 @@ class _Queries:
             "SELECT value FROM watermarks WHERE name = ?", (name,)
         ).fetchone()
         return str(row["value"]) if row else None
+
+    # ------------------------------------------------------------------ failures (issue 16)
+    @_locked
+    def failures_with(
+        self, column: str, value: str, *, before: str, limit: int | None = None
+    ) -> list[StoredFailure]:
+        """Failures whose `column` (fingerprint or cause) is `value`, seen before `before`,
+        newest first."""
+        rows = self.connection.execute(
+            f"{_FAILURE_SELECT} WHERE f.{_FAILURE_KEYS[column]} = ? AND f.seen_at < ?"
+            " ORDER BY f.seen_at DESC, f.id DESC LIMIT ?",
+            (value, before, -1 if limit is None else limit),
+        ).fetchall()
+        return [_failure(row) for row in rows]
+
+    @_locked
+    def failures_since(self, since: str, job_base: str | None = None) -> list[StoredFailure]:
+        """Every failure seen since `since` (UTC ISO), of one pipeline or all, oldest first."""
+        where = "WHERE f.seen_at >= ?" + (" AND f.job_base = ?" if job_base is not None else "")
+        arguments = (since,) if job_base is None else (since, job_base)
+        rows = self.connection.execute(
+            f"{_FAILURE_SELECT} {where} ORDER BY f.seen_at, f.id", arguments
+        ).fetchall()
+        return [_failure(row) for row in rows]
+
+    @_locked
+    def has_failure(self, job_row: int) -> bool:
+        found = self.connection.execute("SELECT 1 FROM failures WHERE job = ?", (job_row,))
+        return found.fetchone() is not None
 
 
 class Snapshot(_Queries):
@@ -541,6 +613,23 @@ class Store(_Queries):
         )
         return int(cursor.lastrowid or 0)
 
+    # ------------------------------------------------------------------ failures (issue 16)
+    @_locked
+    def record_failure(self, failure: NewFailure) -> bool:
+        """Keep a failed job's fingerprinted root cause: once per job (a restart that reviews
+        the run again adds nothing). True when it was new."""
+        cursor = self.connection.execute(
+            "INSERT INTO failures (job, run_id, fingerprint, cause, job_base, task_index, role,"
+            " category, rule, pattern, example, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (job) DO NOTHING",
+            (
+                failure.job, failure.run_id, failure.fingerprint, failure.cause,
+                failure.job_base, failure.task_index, failure.role, failure.category,
+                failure.rule, failure.pattern, failure.example, failure.seen_at,
+            ),
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
     # ------------------------------------------------------------------ log positions
     @_locked
     def set_log_position(self, position: LogPosition) -> None:
@@ -587,6 +676,30 @@ class Store(_Queries):
             " SET value = excluded.value, updated_at = excluded.updated_at",
             (name, value, now_iso()),
         )
+
+
+@contextmanager
+def read_only_snapshot(path: Path, need_version: int = 0) -> Iterator[Snapshot]:
+    """A snapshot of the database at `path`, opened read-only and never migrated (for a command
+    run beside the daemon); MonitorError when it cannot be read or its schema is older than
+    `need_version` (the daemon has not run this version yet)."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as error:
+        raise MonitorError(f"{path}: cannot read the state database: {error}") from None
+    try:
+        if version < need_version:
+            raise MonitorError(
+                f"{path}: schema version {version} is older than this eagle3-monitor's "
+                f"({len(MIGRATIONS)}); the daemon has not run this version yet"
+            )
+        connection.row_factory = sqlite3.Row
+        connection.execute("BEGIN")
+        yield Snapshot(connection)
+    finally:
+        connection.close()
 
 
 def _json(value: object) -> str:
@@ -646,4 +759,27 @@ def _run(row: sqlite3.Row) -> StoredRun:
         job_base=row["job_base"],
         user=row["user"],
         first_submit=row["first_submit"],
+    )
+
+
+def _failure(row: sqlite3.Row) -> StoredFailure:
+    return StoredFailure(
+        job=row["job"],
+        run_id=row["run_id"],
+        fingerprint=row["fingerprint"],
+        cause=row["cause"],
+        job_base=row["job_base"],
+        task_index=row["task_index"],
+        role=row["role"],
+        category=row["category"],
+        rule=row["rule"],
+        pattern=row["pattern"],
+        example=row["example"],
+        seen_at=row["seen_at"],
+        experiment_id=row["experiment_id"],
+        display_id=row["display_id"],
+        reply_channel=row["reply_channel"],
+        reply_ts=row["reply_ts"],
+        thread_channel=row["thread_channel"],
+        thread_ts=row["thread_ts"],
     )
