@@ -4,6 +4,7 @@ key path."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Sequence
@@ -439,6 +440,57 @@ class StateSection(Section):
     )
 
 
+class MetricsSection(Section):
+    """Metrics for Prometheus (service/metrics.py): a file for node_exporter's textfile
+    collector (no port opened), and/or an HTTP endpoint on loopback."""
+
+    textfile: str | None = Field(
+        default=None,
+        description=(
+            "Where to write the metrics after every poll, for node_exporter's textfile "
+            "collector: a `*.prom` file in its --collector.textfile.directory, replaced "
+            "atomically. null: no file."
+        ),
+    )
+    listen: str | None = Field(
+        default=None,
+        description=(
+            "Serve /metrics over HTTP on this loopback address (`127.0.0.1:9464`, "
+            "`[::1]:9464`); only loopback is allowed. null: no endpoint."
+        ),
+    )
+
+    @field_validator("textfile")
+    @classmethod
+    def _prom_file(cls, value: str | None) -> str | None:
+        if value is not None and not value.endswith(".prom"):
+            raise ValueError("node_exporter's textfile collector reads only `*.prom` files")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _loopback(cls, value: str | None) -> str | None:
+        if value is not None:
+            loopback_address(value)
+        return value
+
+
+def loopback_address(text: str) -> tuple[str, int]:
+    """`host:port` (`[::1]:port` for IPv6) whose host is a loopback address, as (host, port);
+    ValueError otherwise: a login node's metrics are not for the network."""
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not host:port (e.g. 127.0.0.1:9464)")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"{host!r} is not a loopback address (127.0.0.1, ::1 or localhost)")
+    return host, int(port)
+
+
 def _section(model: type[BaseModel], **extra: Any) -> Any:
     """A section field: its defaults, its docstring as its description."""
     return Field(
@@ -457,6 +509,7 @@ class MonitorConfig(Section):
     slack: SlackSection = _section(SlackSection)
     daemon: DaemonSection = _section(DaemonSection)
     status: StatusSection = _section(StatusSection)
+    metrics: MetricsSection = _section(MetricsSection)
     _document: LocatedDocument | None = PrivateAttr(default=None)
 
     def where_key(self, path: Sequence[str | int]) -> str | None:
