@@ -116,9 +116,14 @@ def in_process_daemon(
     catalog: Catalog,
     notifier: Transport | None = None,
     clock: Clock | None = None,
+    *,
+    clock_start: float | None = None,
+    backfill_hours: float | None = None,
     **sections: Any,
 ) -> InProcessDaemon:
-    """The daemon on a database in `tmp_path`; `sections` override the config's."""
+    """The daemon on a database in `tmp_path`; `sections` override the config's. The fake
+    clock starts at `clock_start` (its default is before every FakeSlurm job, so a first start
+    announces them all); `backfill_hours` is `run --backfill`."""
     settings: dict[str, Any] = {
         "state": {"database": str(tmp_path / "state.db")},
         "slack": {"pace_seconds": 0},
@@ -126,10 +131,12 @@ def in_process_daemon(
     }
     config = MonitorConfig.model_validate(settings)
     store = Store.open(tmp_path / "state.db")
-    slurm, console, fake_clock = FakeSlurm(), RecordingConsole(), FakeClock()
+    fake_clock = FakeClock() if clock_start is None else FakeClock(clock_start)
+    slurm, console = FakeSlurm(), RecordingConsole()
     daemon = Daemon(
-        DaemonConfig(config, catalog), store, slurm, notifier or console, clock or fake_clock
-    )
+        DaemonConfig(config, catalog), store, slurm, notifier or console, clock or fake_clock,
+        backfill_hours=backfill_hours,
+    )  # fmt: skip
     if clock is None:
         daemon.pause = fake_clock.advance  # a recheck's wait moves the test's clock
     return InProcessDaemon(daemon, slurm, console, fake_clock, store)

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -410,15 +411,18 @@ cat {rows}
 
 
 def sacct_rows(experiment: Path) -> str:
-    """The experiment's first three jobs as sacct prints them: two completed, one failed."""
+    """The experiment's first three jobs as sacct prints them: two completed, one failed,
+    ending now (after the daemon's first start: a new database announces only those)."""
+    end = datetime.now().replace(microsecond=0)  # noqa: DTZ005 - sacct prints local time
+    start = end - timedelta(minutes=8)
     lines = []
     for index, (state, code) in enumerate([("COMPLETED", 0), ("COMPLETED", 0), ("FAILED", 1)]):
         job_id = str(418200 + index)
         values = {
             "JobID": job_id, "JobIDRaw": job_id, "State": state, "ExitCode": f"{code}:0",
             "JobName": f"{ACCOUNT_PREFIX}.Qwen3-8B_EAGLE3_offline_{index}",
-            "Submit": f"2026-11-26T01:00:0{index}", "Start": "2026-11-26T01:01:00",
-            "End": "2026-11-26T01:09:00", "User": getpass.getuser(),
+            "Submit": (start - timedelta(seconds=60 - index)).isoformat(),
+            "Start": start.isoformat(), "End": end.isoformat(), "User": getpass.getuser(),
             "WorkDir": str(experiment / f"Qwen3-8B_EAGLE3_offline_{index}"), "Partition": "batch",
             "Reason": "None", "NodeList": "gpu-a001", "Timelimit": "04:00:00", "Comment": "",
             "Cluster": "dev",
@@ -440,7 +444,7 @@ def test_the_service_reviews_in_a_worker_and_sigterm_leaves_no_worker_behind(
 ) -> None:
     experiment = failing_experiment(searchable_dir / "runs")
     rows = searchable_dir / "rows.txt"
-    rows.write_text(sacct_rows(experiment))
+    rows.write_text("")  # the jobs end once the daemon has started
     sacct = searchable_dir / "sacct"
     sacct.write_text(STAND_IN_SACCT.format(rows=rows))
     scontrol = searchable_dir / "scontrol"
@@ -460,6 +464,10 @@ def test_the_service_reviews_in_a_worker_and_sigterm_leaves_no_worker_behind(
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
+        while not (searchable_dir / "run" / "status.sock").exists():
+            assert process.poll() is None and time.monotonic() < deadline, "never started"
+            time.sleep(0.1)
+        rows.write_text(sacct_rows(experiment))
         while not (database.exists() and reviews_in(database)):
             assert process.poll() is None and time.monotonic() < deadline, "no review stored"
             time.sleep(0.1)

@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +153,8 @@ def test_a_slack_call_in_flight_neither_delays_the_stop_nor_is_lost_or_repeated(
         bot = BotTransport(TOKEN, slack.base_url, retries=0)
         monitor = in_process_daemon(tmp_path, catalog, bot, SystemClock(), **sections)
         experiment = write_experiment(tmp_path / "runs", healthy_plan()[:1])
-        monitor.slurm.set(pipeline_job(experiment, 0, JobState.COMPLETED))
+        ended = replace(pipeline_job(experiment, 0, JobState.COMPLETED), end=datetime.now(UTC))
+        monitor.slurm.set(ended)  # after the first start: a new database announces it
         slack.fail_next("chat.postMessage", times=1, delay=6)  # the parent: a slow Slack
         service = Service(monitor.daemon, None)
         service.start()
@@ -174,7 +177,7 @@ def test_a_slack_call_in_flight_neither_delays_the_stop_nor_is_lost_or_repeated(
         restarted = in_process_daemon(
             tmp_path, catalog, BotTransport(TOKEN, slack.base_url), SystemClock(), **sections
         )
-        restarted.slurm.set(pipeline_job(experiment, 0, JobState.COMPLETED))
+        restarted.slurm.set(ended)
         restarted.settle()
         texts = [message.text for message in slack.messages()]
         assert len([t for t in texts if t.startswith("EAGLE3 run")]) == 1, texts

@@ -548,10 +548,25 @@ def notify_test(config_file: Path | None) -> None:
 @click.option(
     "--log-json/--log-console", default=None, help="Log format (default: JSON unless on a TTY)."
 )
-def run(config_file: Path | None, log_json: bool | None) -> None:
+@click.option(
+    "--backfill",
+    "backfill_hours",
+    type=click.FloatRange(0, 24 * 30),
+    default=None,
+    metavar="HOURS",
+    help=(
+        "At the first start on a new database, also announce runs that ended in the last HOURS"
+        " (default: watch.backfill_hours, 0: only runs with a job ending after the start)."
+    ),
+)
+def run(config_file: Path | None, log_json: bool | None, backfill_hours: float | None) -> None:
     """Run the monitor as a service (systemd Type=notify): poll Slurm, review finished jobs,
     post to Slack, answer `eagle3-monitor status`. SIGTERM/SIGINT stop it, SIGHUP reloads the
-    config. Exit status: 0 stopped cleanly, 2 bad configuration, 3 startup failed."""
+    config. Exit status: 0 stopped cleanly, 2 bad configuration, 3 startup failed.
+
+    On a new database, runs whose jobs all ended before the first start are recorded (and
+    shown by `status`) without a Slack message; --backfill HOURS announces those that ended
+    within HOURS of it. A restart is not a first start."""
     from eagle3_monitor.service.logging_setup import configure_logging  # noqa: PLC0415
     from eagle3_monitor.service.runtime import run_daemon  # noqa: PLC0415 - see LAZY
 
@@ -563,7 +578,7 @@ def run(config_file: Path | None, log_json: bool | None) -> None:
             click.echo(f"eagle3-monitor: error: {line}", err=True)
         sys.exit(EXIT_UNUSABLE_INPUT)
     configure_logging(loaded.config.daemon.log_level, log_json)
-    sys.exit(run_daemon(path))
+    sys.exit(run_daemon(path, backfill_hours))
 
 
 @cli.command()

@@ -43,11 +43,11 @@ class DaemonHarness:
     slack: SlackTestServer
     process: subprocess.Popen[str] | None = None
 
-    def start(self, **extra_env: str) -> None:
+    def start(self, *arguments: str, **extra_env: str) -> None:
         self.config.write_text(yaml.safe_dump(self.settings))
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.getsockname()), **extra_env}
         self.process = subprocess.Popen(
-            [CLI, "run", "--config", str(self.config), "--log-json"],
+            [CLI, "run", "--config", str(self.config), "--log-json", *arguments],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         assert "READY=1" in self.wait_for_notification("READY=1", timeout=60)

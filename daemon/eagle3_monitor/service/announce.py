@@ -1,13 +1,18 @@
 """From decisions to notifications. Announcements are derived from the database and the run's
 review, never from in-memory events, so a restart at any moment loses nothing and repeats
 nothing: a job is announced when the outbox holds its key. What a message says comes from the
-review (`review/decide.py`), never decided here."""
+review (`review/decide.py`), never decided here.
+
+A new database does not flood Slack: announcements begin at the daemon's first start on it
+(`announcing_since`, kept in the database, so a restart is not a first start). A run whose jobs
+all ended before then is recorded, reviewed and shown by `status`, but said nowhere;
+`eagle3-monitor run --backfill HOURS` (`watch.backfill_hours`) moves the start back."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from eagle3_monitor.config import MonitorConfig
@@ -28,20 +33,64 @@ from eagle3_monitor.slack.messages import (
     stalled_message,
 )
 from eagle3_monitor.slack.outbox import Event, Notification, Outbox
-from eagle3_monitor.state.store import StoredJob, StoredRun
+from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 from eagle3_monitor.vocabulary import Category, Role, TaskVerdict
+
+ANNOUNCING_SINCE = "announcing-since"  # the watermark: when announcements began
+EVERYTHING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """When this database's announcements begin, and whether this start decided it."""
+
+    since: datetime
+    now: bool
+
+
+def announcing_since(store: Store, now: float, backfill_hours: float) -> FirstStart:
+    """Recorded at the daemon's first start on the database, then kept: now, less
+    `backfill_hours`. A database that has announced before (its outbox has rows) dates from
+    before this rule: it keeps announcing everything, so an upgrade loses nothing."""
+    with store.transaction():
+        recorded = store.watermark(ANNOUNCING_SINCE)
+        if recorded is not None:
+            return FirstStart(datetime.fromisoformat(recorded), now=False)
+        if Outbox(store).counts():
+            since = EVERYTHING
+        else:
+            start = datetime.fromtimestamp(now, UTC).replace(microsecond=0)  # as Slurm's times
+            since = start - timedelta(hours=backfill_hours)
+        store.set_watermark(ANNOUNCING_SINCE, since.isoformat())
+    return FirstStart(since, now=True)
 
 
 @dataclass(frozen=True)
 class Announcer:
     outbox: Outbox
     config: MonitorConfig
+    since: datetime = EVERYTHING  # runs whose jobs all ended before this are kept quiet
 
     def channel(self, run: StoredRun) -> str:
         return self.config.slack.channel_for(run.job_base, run.user)
 
+    def announces(self, jobs: Sequence[StoredJob]) -> bool:
+        """A run is announced when one of its jobs ends after `since`: one still pending or
+        running will; one whose end is unknown is given the benefit of the doubt."""
+        return any(not job.final or _ended_after(job, self.since) for job in jobs)
+
+    def keep_quiet(self, run: StoredRun, jobs: Sequence[StoredJob]) -> None:
+        """A run that ended before announcements began: each ended job's reply is recorded
+        as owed to nobody, so it is reviewed once and never announced."""
+        reason = f"ended before announcements began ({self.since.isoformat()})"
+        for job in jobs:
+            if job.final:
+                self.outbox.keep_quiet(Notification.final(run.id, job.row), reason)
+
     def parent(self, run: StoredRun, jobs: Sequence[StoredJob]) -> None:
-        """Every run gets its parent message once."""
+        """Every announced run gets its parent message once."""
+        if not self.announces(jobs):
+            return
         message = parent_message(_header(run, jobs, {}))
         self.outbox.add(Notification.parent(run.id), self.channel(run), message)
 
@@ -70,6 +119,9 @@ class Announcer:
         covered by it. The parent shows the review; the summary follows the last reply. A failed
         task's reply shows `memory` (by task index: the same failure seen before, looked up
         before this). Returns the jobs announced now."""
+        if not self.announces(jobs):
+            self.keep_quiet(run, jobs)
+            return []
         channel = self.channel(run)
         mention = self.config.slack.mention_for(run.user)
         by_task = _jobs_by_task(jobs)
@@ -104,6 +156,9 @@ class Announcer:
 
     def review_failed(self, run: StoredRun, jobs: Sequence[StoredJob], reason: str) -> None:
         """The review raised twice: each ended job says so, with how Slurm ended it."""
+        if not self.announces(jobs):
+            self.keep_quiet(run, jobs)
+            return
         channel = self.channel(run)
         for job in _in_task_order(jobs):
             if job.final:
@@ -233,6 +288,13 @@ def early_cause(progress: JobProgress, role: Role | None) -> RootCause:
 
 def _role(job: StoredJob) -> Role | None:
     return Role(job.role) if job.role in set(Role) else None
+
+
+def _ended_after(job: StoredJob, moment: datetime) -> bool:
+    end = _parse_time(job.end)
+    if end is None or end.tzinfo is None:  # a naive time cannot be compared: announce
+        return True
+    return end >= moment
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -27,7 +27,7 @@ from eagle3_monitor.monitor.poll import PollResult, poll_once, record_endings
 from eagle3_monitor.report.json_report import verdicts_of_document
 from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.rules.catalog import Catalog
-from eagle3_monitor.service.announce import Announcer
+from eagle3_monitor.service.announce import EVERYTHING, Announcer, FirstStart, announcing_since
 from eagle3_monitor.service.memory import Recall, Recalled
 from eagle3_monitor.service.review_worker import (
     InProcessReviewer,
@@ -117,6 +117,25 @@ class _Claims:
             self.runs.discard(run_id)
 
 
+def _backfilled(config: DaemonConfig, hours: float) -> DaemonConfig:
+    """The config with `watch.backfill_hours` from the command line (the first poll looks back
+    that far too)."""
+    watch = config.config.watch.model_copy(update={"backfill_hours": hours})
+    return replace(config, config=config.config.model_copy(update={"watch": watch}))
+
+
+def _log_first_start(first: FirstStart, backfill_hours: float | None) -> None:
+    """Say when announcements began: at a first start, and why --backfill did nothing later."""
+    since = first.since.isoformat(timespec="seconds")
+    if first.now and first.since != EVERYTHING:
+        log.info("first start on this database: runs whose jobs all ended before the start "
+                 "are recorded without a Slack message (run --backfill HOURS announces them)",
+                 announcing_since=since)  # fmt: skip
+    elif not first.now and backfill_hours:
+        log.warning("--backfill counts only at the first start on a database; this one has "
+                    "announced since its own", announcing_since=since)  # fmt: skip
+
+
 class Daemon:
     def __init__(
         self,
@@ -127,8 +146,11 @@ class Daemon:
         clock: Clock | None = None,
         *,
         reviewer: Reviewer | None = None,
+        backfill_hours: float | None = None,
     ) -> None:
-        self.settings = config
+        """`backfill_hours` (`run --backfill`) wins over `watch.backfill_hours`; either counts
+        only at the first start on the store (see `announcing_since`)."""
+        self.settings = config if backfill_hours is None else _backfilled(config, backfill_hours)
         # the service reviews in worker processes (review_worker.WorkerPool); tests in-process
         self.reviewer = reviewer or InProcessReviewer(config.catalog)
         self.store = store
@@ -147,6 +169,9 @@ class Daemon:
         self._review_failures: dict[int, _ReviewFailures] = {}
         self._ending: dict[int, _Ending] = {}  # job row -> its end, to confirm with sacct
         self._parents_checked = False  # every run's parent, once after a start
+        backfill = self.config.watch.backfill_hours
+        self.first_start = announcing_since(store, self.clock.time(), backfill)
+        _log_first_start(self.first_start, backfill_hours)
 
     def _poll_now(self) -> None:
         """Status asked for a poll: it runs now, not at its next interval."""
@@ -193,7 +218,7 @@ class Daemon:
         )
 
     def announcer(self) -> Announcer:
-        return Announcer(self.outbox, self.config)
+        return Announcer(self.outbox, self.config, self.first_start.since)
 
     # ------------------------------------------------------------------ poll
     def poll_cycle(self) -> bool:

@@ -274,21 +274,24 @@ def install_signal_handlers(service: Service) -> None:
     signal.signal(signal.SIGHUP, reload)
 
 
-def build_daemon(config: DaemonConfig) -> Daemon:
+def build_daemon(config: DaemonConfig, backfill_hours: float | None = None) -> Daemon:
     """The real parts: the state database, the configured Slurm backend and Slack transport,
     reviews in worker processes."""
     settings = config.config
     store = Store.open(settings.database_path())
     backend = make_backend(settings.slurm.backend, settings.sacct_settings())
     transport = make_transport(settings.slack)
-    return Daemon(config, store, backend, transport, reviewer=WorkerPool(config.catalog))
+    return Daemon(config, store, backend, transport, reviewer=WorkerPool(config.catalog),
+                  backfill_hours=backfill_hours)  # fmt: skip
 
 
-def run_daemon(config_path: Path | None) -> int:
+def run_daemon(config_path: Path | None, backfill_hours: float | None = None) -> int:
     """Start, serve until SIGTERM/SIGINT, stop. Exit 3 when startup fails. Threads still busy
-    after the bounded shutdown (a Slack call in its retries) do not hold the exit up."""
+    after the bounded shutdown (a Slack call in its retries) do not hold the exit up.
+    `backfill_hours` (`run --backfill`): see `Daemon`."""
     try:
-        service = Service(build_daemon(load_daemon_config(config_path)), config_path)
+        daemon = build_daemon(load_daemon_config(config_path), backfill_hours)
+        service = Service(daemon, config_path)
         install_signal_handlers(service)
         service.start()
     except Exception as error:

@@ -169,6 +169,21 @@ class Outbox:
             )  # fmt: skip
         return cursor.rowcount == 1
 
+    def keep_quiet(self, notification: Notification, reason: str) -> bool:
+        """Record `notification` as owed to nobody: its run ended before the daemon began
+        announcing (`service/announce.py:announcing_since`). Never posted; its key keeps the
+        run from being owed a reply after every restart."""
+        with self.store.lock:
+            cursor = self.store.connection.execute(
+                "INSERT INTO outbox (idempotency_key, run_id, job, kind, event, channel, payload,"
+                " status, created_at, sent_at) VALUES (?, ?, ?, ?, ?, '', ?, 'quiet', ?, ?)"
+                " ON CONFLICT (idempotency_key) DO NOTHING",
+                (notification.key, notification.run_id, notification.job, notification.kind,
+                 str(notification.event), json.dumps({"quiet": reason, "text": ""}),
+                 now_iso(), now_iso()),
+            )  # fmt: skip
+        return cursor.rowcount == 1
+
     def has(self, notification: Notification) -> bool:
         return self._one("SELECT 1 FROM outbox WHERE idempotency_key = ?", notification.key)
 
