@@ -29,6 +29,7 @@ from eagle3_monitor.review.model import RunReview
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.service.announce import EVERYTHING, Announcer, FirstStart, announcing_since
 from eagle3_monitor.service.memory import Recall, Recalled
+from eagle3_monitor.service.metrics import Metrics
 from eagle3_monitor.service.review_worker import (
     InProcessReviewer,
     Reviewer,
@@ -147,6 +148,7 @@ class Daemon:
         *,
         reviewer: Reviewer | None = None,
         backfill_hours: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """`backfill_hours` (`run --backfill`) wins over `watch.backfill_hours`; either counts
         only at the first start on the store (see `announcing_since`)."""
@@ -162,6 +164,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.pause: Callable[[float], object] = self.stopping.wait  # tests: a fake clock's
         self.poll_soon = threading.Event()  # status asked for a poll
+        # counted by the cycles and the sender (the service hands it to the Slurm backend too)
+        self.metrics = metrics or Metrics(config.config.metrics)
         self.sender = self._sender(notifier)
         self.health = Health(started=self.clock.time())
         self.status = StatusService(store, self.health, self._poll_now, self.clock.time)
@@ -203,6 +207,7 @@ class Daemon:
         old = self.backend
         self.settings, self.backend = config, backend
         self.reviewer.use_catalog(config.catalog)
+        self.metrics.configure(config.config.metrics)
         self.sender = self._sender(notifier)
         if old is not backend:
             old.close()
@@ -215,6 +220,7 @@ class Daemon:
             clock=self.clock.monotonic,
             wall_clock=self.clock.time,
             sleep=self.stopping.wait,
+            observer=self.metrics,
         )
 
     def announcer(self) -> Announcer:
@@ -231,6 +237,7 @@ class Daemon:
             log.exception("poll failed with an unexpected error")
             failed = PollResult(datetime.now(UTC), error=f"{type(error).__name__}: {error!s:.300}")
             self._record_poll(failed)
+            self.metrics.export(self.store)
             return False
         self._record_poll(result)
         announcer = self.announcer()
@@ -252,6 +259,7 @@ class Daemon:
                     decided = verdicts_of_document(self.store.latest_review(run.id))
                     cause = f"{transition.job.row}:{transition.new_state}"
                     announcer.progress_update(run, jobs, decided, cause)
+        self.metrics.export(self.store)  # the textfile, every poll
         return False
 
     def _record_poll(self, result: PollResult) -> None:
@@ -260,6 +268,7 @@ class Daemon:
         health.last_poll_at = self.clock.time()
         health.last_poll_ok = result.ok
         health.last_poll_error = result.error
+        self.metrics.polled(result.ok, health.last_poll_at)
         if not result.ok:
             health.sacct_errors += 1
             log.warning("poll failed; states may be stale", error=result.error)
@@ -380,9 +389,11 @@ class Daemon:
     def _review_and_announce(self, run: StoredRun) -> None:
         jobs = self.store.jobs_of_run(run.id)
         settings = replace(self.config.review_settings(), read_policy=self._read_policy(run))
+        started = time.monotonic()
         try:
             reviewed = self.reviewer.review(run, jobs, settings)
         except ReviewError as error:  # a bug, a hostile file or a dead worker: never silence
+            self.metrics.reviewed(time.monotonic() - started, None)
             if self.stopping.is_set():  # the stop killed it: the run is reviewed after restart
                 log.info("review stopped by the shutdown", run=run.run_key)
                 return
@@ -390,6 +401,7 @@ class Daemon:
             return
         self._review_failures.pop(run.id, None)
         review = reviewed.review
+        self.metrics.reviewed(time.monotonic() - started, review.bytes_scanned)
         recalled = self._recall(run, jobs, review)
         with self.store.transaction():
             review_id = self.store.save_review(run.id, reviewed.document)

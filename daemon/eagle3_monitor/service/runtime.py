@@ -29,6 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from eagle3_monitor import __version__
 from eagle3_monitor.config import load_config_and_catalog
 from eagle3_monitor.service.daemon import Daemon, DaemonConfig
+from eagle3_monitor.service.metrics import Metrics
 from eagle3_monitor.service.review_worker import WorkerPool
 from eagle3_monitor.service.sd_notify import SystemdNotifier, watchdog_interval
 from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket
@@ -93,6 +94,7 @@ class Service:
     def start(self) -> None:
         rhythm = self.daemon.config.daemon
         daemon = self.daemon
+        daemon.metrics.serve()  # metrics.listen: /metrics on loopback
         self.socket.start()
         daemon.wake = self._wake
         self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True)
@@ -221,6 +223,7 @@ class Service:
         self.daemon.backend.close()  # a hung sacct is killed, not waited out
         self.daemon.reviewer.close()  # review workers killed and reaped: redone after a restart
         self.socket.close()
+        self.daemon.metrics.close()
         self.scheduler.shutdown(wait=False)
         idle = self._wait_for_cycles(deadline - min(5.0, budget / 2))
         if idle:  # one last delivery within what is left of the budget
@@ -241,7 +244,8 @@ class Service:
         try:
             config = load_daemon_config(self.config_path)
             transport = make_transport(config.config.slack)
-            backend = make_backend(config.config.slurm.backend, config.config.sacct_settings())
+            backend = make_backend(config.config.slurm.backend, config.config.sacct_settings(),
+                                   self.daemon.metrics.slurm_call)  # fmt: skip
         except Exception as error:
             log.error("reload failed, keeping the old config", error=str(error))
             return
@@ -279,10 +283,11 @@ def build_daemon(config: DaemonConfig, backfill_hours: float | None = None) -> D
     reviews in worker processes."""
     settings = config.config
     store = Store.open(settings.database_path())
-    backend = make_backend(settings.slurm.backend, settings.sacct_settings())
+    metrics = Metrics(settings.metrics)
+    backend = make_backend(settings.slurm.backend, settings.sacct_settings(), metrics.slurm_call)
     transport = make_transport(settings.slack)
     return Daemon(config, store, backend, transport, reviewer=WorkerPool(config.catalog),
-                  backfill_hours=backfill_hours)  # fmt: skip
+                  backfill_hours=backfill_hours, metrics=metrics)  # fmt: skip
 
 
 def run_daemon(config_path: Path | None, backfill_hours: float | None = None) -> int:
