@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	scripts/ensure-ripgrep
+	scripts/ensure-promtool
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
