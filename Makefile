@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/experiments/cicd_1764115200
 
-.PHONY: demo review-example test check lint typecheck unit bench accuracy adversarial clean
+.PHONY: demo review-example test check lint typecheck unit bench accuracy adversarial config-docs clean
 
 $(STAMP): pyproject.toml
 	scripts/ensure-python $(PYTHON)
@@ -52,6 +52,11 @@ adversarial: $(STAMP)
 
 accuracy: $(STAMP)
 	$(BIN)/python bench/accuracy.py --verbose
+
+# The example config and docs/config.md, generated from the config schema (a test keeps them so).
+config-docs: $(STAMP)
+	$(BIN)/eagle3-monitor config example --output config/eagle3-monitor.example.yaml
+	$(BIN)/eagle3-monitor config example --format markdown --output docs/config.md
 
 # Every benchmark (~20 min: the daemon and alert benches run the real service, the latter on
 # the local cluster); each writes bench/results/<name>.json and exits 1 on a missed target;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eagle3_monitor.config import MonitorConfig, load_config_and_catalog
+from eagle3_monitor.config import load_config_and_catalog
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.rules.docs import categories_markdown
 from eagle3_monitor.rules.selftest import check_rule_samples
@@ -36,13 +36,3 @@ def test_example_config_validates_and_its_rules_pass_their_samples() -> None:
     assert "site-lustre-eviction" in catalog.by_id
     assert "command-not-found" not in catalog.by_id
     assert check_rule_samples(catalog) == []
-
-
-def test_example_config_shows_the_defaults_of_every_section_it_does_not_mark_example() -> None:
-    loaded, _ = load_config_and_catalog(REPO / "config" / "eagle3-monitor.example.yaml")
-    config, defaults = loaded.config, MonitorConfig()
-
-    for section in ("validate_", "slurm", "watch", "state", "daemon", "status"):
-        assert getattr(config, section) == getattr(defaults, section), section
-    slack = config.slack.model_copy(update={"routes": [], "mentions": {}})
-    assert slack == defaults.slack

@@ -447,6 +447,41 @@ def lint(
     sys.exit(EXIT_FAILURE_FOUND if report.errors else EXIT_PASS)
 
 
+@cli.group("config")
+def config_group() -> None:
+    """The config file's documentation, generated from its schema."""
+
+
+@config_group.command("example")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "markdown"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: the commented example config; markdown: the reference page (docs/config.md).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write it here instead of stdout.",
+)
+@one_line_errors
+def config_example(output_format: str, output: Path | None) -> None:
+    """Print every config key with its description, type, bounds and default: as a commented
+    config file (config/eagle3-monitor.example.yaml) or as docs/config.md. `make config-docs`
+    rewrites both."""
+    from eagle3_monitor.config_doc import config_markdown, example_yaml  # noqa: PLC0415 - LAZY
+
+    text = example_yaml() if output_format == "yaml" else config_markdown()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text)
+
+
 @cli.command()
 @click.option(
     "--once", is_flag=True, required=True, help="Poll once and exit (the daemon polls on)."

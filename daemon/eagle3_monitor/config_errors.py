@@ -117,7 +117,7 @@ def bounds_at(model: type[BaseModel], path: Sequence[str | int]) -> Bounds | Non
         annotation = info.annotation if info else None
     else:
         annotation = _value_type(parent)
-    return _bounds(annotation, info)
+    return bounds_of(annotation, info)
 
 
 def _annotation_at(model: type[BaseModel], path: Sequence[str | int]) -> Any:
@@ -131,7 +131,7 @@ def _annotation_at(model: type[BaseModel], path: Sequence[str | int]) -> Any:
             current = info.annotation
         else:
             current = _value_type(current)
-        current = _without_none(current)
+        current = without_none(current)
     return current
 
 
@@ -144,28 +144,30 @@ def _field(model: type[BaseModel], key: str | int) -> FieldInfo | None:
 
 def _value_type(annotation: Any) -> Any:
     """The type of a list's items or a dict's values."""
-    arguments = get_args(_without_none(annotation))
-    if get_origin(_without_none(annotation)) in {list, tuple} and arguments:
+    arguments = get_args(without_none(annotation))
+    if get_origin(without_none(annotation)) in {list, tuple} and arguments:
         return arguments[0]
-    if get_origin(_without_none(annotation)) is dict and len(arguments) == 2:
+    if get_origin(without_none(annotation)) is dict and len(arguments) == 2:
         return arguments[1]
     return None
 
 
-def _without_none(annotation: Any) -> Any:
+def without_none(annotation: Any) -> Any:
     if get_origin(annotation) in {Union, types.UnionType}:
         rest = [argument for argument in get_args(annotation) if argument is not type(None)]
         return rest[0] if len(rest) == 1 else annotation
     return annotation
 
 
-def _bounds(annotation: Any, info: FieldInfo | None) -> Bounds | None:
+def bounds_of(annotation: Any, info: FieldInfo | None = None) -> Bounds | None:
+    """(low, low inclusive, high, high inclusive, whole) of a numeric annotation (its own
+    constraints and the field's), or None when it is not a number."""
     metadata: list[Any] = list(info.metadata) if info else []
     if get_origin(annotation) is Annotated:
         annotation, *extra = get_args(annotation)
         for item in extra:
             metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
-    annotation = _without_none(annotation)
+    annotation = without_none(annotation)
     if annotation not in {int, float}:
         return None
     low: float | None = None
