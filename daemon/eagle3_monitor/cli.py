@@ -616,6 +616,49 @@ def run(config_file: Path | None, log_json: bool | None, backfill_hours: float |
     sys.exit(run_daemon(path, backfill_hours))
 
 
+def ask_daemon(config_file: Path | None, *requests: dict[str, Any]) -> list[dict[str, Any]]:
+    """The daemon's answers, from the first socket that answers (`client_socket_paths`: the
+    config's own status.socket, else the system service's, then per-user ones). One line
+    when none does: the paths tried, or the group to join."""
+    from eagle3_monitor.config import load_config, system_config_path  # noqa: PLC0415
+    from eagle3_monitor.service.status_socket import (  # noqa: PLC0415 - see LAZY
+        client_socket_paths,
+        per_user_sockets,
+        query,
+        query_first,
+    )
+
+    config = _client_config(config_path_from(config_file))
+    system = system_config_path()
+    system_socket = None
+    if os.access(system, os.R_OK):  # a group member reads it; anyone else uses the default
+        try:
+            system_socket = load_config(system).config.status.socket
+        except MonitorError:
+            system_socket = None  # the daemon says what is wrong with its config
+    own = Path(config.status.socket).expanduser() if config.status.socket else None
+    paths = client_socket_paths(
+        own,
+        Path(system_socket) if system_socket else None,
+        per_user_sockets(config.database_path()),
+    )
+    path, first = query_first(paths, requests[0])  # DaemonUnreachableError: one line
+    try:
+        return [first, *(query(path, request) for request in requests[1:])]
+    except OSError as error:
+        raise MonitorError(f"the daemon stopped answering ({error.strerror or error})") from None
+
+
+def _client_config(path: Path | None) -> MonitorConfig:
+    """The client's config; the system one only when this user may read it (`status` needs
+    nothing from it but where the socket is)."""
+    from eagle3_monitor.config import load_config, system_config_path  # noqa: PLC0415
+
+    if path is None or (path == system_config_path() and not os.access(path, os.R_OK)):
+        return MonitorConfig()
+    return load_config(path).config
+
+
 @cli.command()
 @click.argument("run_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON answer.")
@@ -637,19 +680,10 @@ def status(  # noqa: PLR0917 - click passes every option by name
 
     Exit status: 0 answered, 2 no such run, a bad config, or no daemon answering."""
     from eagle3_monitor.report.status import status_to_text  # noqa: PLC0415 - see LAZY
-    from eagle3_monitor.service.status_socket import query  # noqa: PLC0415
 
-    loaded, _ = load_config_and_catalog(config_path_from(config_file))
-    path = loaded.config.socket_path()
-    try:
-        health = query(path, {"command": "status"})
-        filters = {"user": user, "active": active, "failed": failed}
-        request = {"command": "run", "id": run_id} if run_id else {"command": "runs", **filters}
-        answer = query(path, request)
-    except OSError as error:
-        raise MonitorError(
-            f"{path}: the daemon is not answering ({error.strerror or error})"
-        ) from None
+    filters = {"user": user, "active": active, "failed": failed}
+    request = {"command": "run", "id": run_id} if run_id else {"command": "runs", **filters}
+    health, answer = ask_daemon(config_file, {"command": "status"}, request)
     if not health.get("ok"):
         raise MonitorError(str(health.get("error")))
     if not answer.get("ok"):

@@ -581,6 +581,13 @@ class LoadedConfig:
 
 
 SYSTEM_CONFIG = Path("/etc/eagle3-monitor/config.yaml")
+SYSTEM_CONFIG_VARIABLE = "EAGLE3_MONITOR_SYSTEM_CONFIG"  # tests and unusual installs
+
+
+def system_config_path() -> Path:
+    """The system service's config: /etc/eagle3-monitor/config.yaml, or where
+    $EAGLE3_MONITOR_SYSTEM_CONFIG says."""
+    return Path(os.environ.get(SYSTEM_CONFIG_VARIABLE) or SYSTEM_CONFIG)
 
 
 def config_path_from(option: Path | None) -> Path | None:
@@ -589,7 +596,8 @@ def config_path_from(option: Path | None) -> Path | None:
     from_environment = os.environ.get(CONFIG_ENVIRONMENT_VARIABLE)
     if from_environment:
         return Path(from_environment)
-    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+    system = system_config_path()
+    return system if system.is_file() else None
 
 
 def load_config(path: Path | None) -> LoadedConfig:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eagle3_monitor.errors import MonitorError
+
 MAX_REQUEST_BYTES = 4096
 MAX_JSON_DEPTH = 8
 REQUEST_TIMEOUT = 2.0  # to send a whole request line after connecting
@@ -55,6 +57,21 @@ class AccessPolicy:
             return any(name in grp.getgrgid(gid).gr_mem for gid in self.gids)
         except KeyError:
             return False
+
+    def refusal(self, uid: int) -> str:
+        """Why a peer was refused, and what would let it in."""
+        group = _group_name(os.getgid())
+        return (
+            f"uid {uid} is not allowed to query eagle3-monitor: join the group {group} "
+            "(or be named in the daemon's status.allowed_users)"
+        )
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def _known(lookup: Callable[[str], int | None], names: list[str]) -> set[int]:
@@ -132,9 +149,7 @@ class _Loop:
             client.close()
             return
         if not self.policy.allows(uid, gid):
-            _send_and_close(
-                client, {"ok": False, "error": f"uid {uid} is not allowed to query eagle3-monitor"}
-            )
+            _send_and_close(client, {"ok": False, "error": self.policy.refusal(uid)})
             return
         if len(self.connections) >= MAX_CONNECTIONS:
             slowest = min(self.connections.values(), key=lambda c: c.deadline)
@@ -265,6 +280,99 @@ class StatusSocket:
         self.thread.join(timeout=5)
         self.listener.close()
         self.path.unlink(missing_ok=True)
+
+
+SYSTEM_SOCKET = Path("/run/eagle3-monitor/status.sock")  # the system unit's RuntimeDirectory
+SYSTEM_SOCKET_VARIABLE = "EAGLE3_MONITOR_SYSTEM_SOCKET"  # tests and unusual installs
+
+
+def system_socket() -> Path:
+    """Where the system service's socket is when its config names none."""
+    return Path(os.environ.get(SYSTEM_SOCKET_VARIABLE) or SYSTEM_SOCKET)
+
+
+def client_socket_paths(
+    configured: Path | None, system_configured: Path | None, per_user: list[Path]
+) -> list[Path]:
+    """Where `eagle3-monitor status` looks for the daemon, in order. A socket the client's own
+    config names is the only place looked. Otherwise the system service first (the socket
+    /etc/eagle3-monitor/config.yaml names, else /run/eagle3-monitor/status.sock), then the
+    per-user ones (the user unit's $XDG_RUNTIME_DIR/eagle3-monitor, a daemon run by hand next
+    to its database)."""
+    if configured is not None:
+        return [configured]
+    return list(dict.fromkeys([system_configured or system_socket(), *per_user]))
+
+
+def per_user_sockets(database: Path) -> list[Path]:
+    """Where a daemon run by this user serves: under systemd's $RUNTIME_DIRECTORY (inside a
+    unit), the user unit's $XDG_RUNTIME_DIR/eagle3-monitor, next to its database otherwise."""
+    found = []
+    runtime = os.environ.get("RUNTIME_DIRECTORY")
+    if runtime:
+        found.append(Path(runtime.split(":")[0]) / "status.sock")
+    user_runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if user_runtime:
+        found.append(Path(user_runtime) / "eagle3-monitor" / "status.sock")
+    found.append(database.parent / "status.sock")
+    return found
+
+
+class DaemonUnreachableError(MonitorError):
+    """No socket on the list answered; `str()` says what each one did, in one line."""
+
+
+def query_first(
+    paths: list[Path], request: dict[str, Any], timeout: float = 10.0
+) -> tuple[Path, dict[str, Any]]:
+    """Ask the first socket that answers; the one that did and its answer. A socket this user
+    may not open (the group-gated system one) is named with the group to join."""
+    tried = []
+    denied: Path | None = None
+    for path in paths:
+        try:
+            return path, query(path, request, timeout)
+        except PermissionError:
+            denied = denied or path
+            tried.append(f"{path} (permission denied)")
+        except FileNotFoundError:
+            tried.append(f"{path} (no socket)")
+        except ConnectionRefusedError:
+            tried.append(f"{path} (no daemon listening)")
+        except OSError as error:
+            tried.append(f"{path} ({error.strerror or error})")
+    if denied is not None:
+        raise DaemonUnreachableError(permission_advice(denied))
+    raise DaemonUnreachableError(f"no eagle3-monitor daemon is answering; tried {', '.join(tried)}")
+
+
+def permission_advice(path: Path) -> str:
+    """One line: who may open the socket, and how to become one of them."""
+    group = _group_of(path)
+    user = _user_name(os.getuid())
+    if group is None:
+        return f"{path}: permission denied"
+    return (
+        f"{path}: permission denied: only members of the group {group} may ask the daemon; "
+        f"ask an admin to run `usermod -aG {group} {user}`, then log in again"
+    )
+
+
+def _group_of(path: Path) -> str | None:
+    """The group that owns the socket, or its directory when the socket cannot be seen."""
+    for candidate in (path, path.parent):
+        try:
+            return grp.getgrgid(candidate.stat().st_gid).gr_name
+        except (OSError, KeyError):
+            continue
+    return None
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def query(path: Path, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
