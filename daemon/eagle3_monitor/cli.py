@@ -695,6 +695,68 @@ def status(  # noqa: PLR0917 - click passes every option by name
 
 
 @cli.command()
+@click.option("--pipeline", default=None, metavar="BASE",
+              help="Only this pipeline (its job name without the task index).")  # fmt: skip
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    help="How far back: 30m, 12h, 7d, 2w, or a date or time (2026-11-01, UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (eagle3-monitor.history/1).")
+@config_option
+@one_line_errors
+def history(pipeline: str | None, since: str, as_json: bool, config_file: Path | None) -> None:
+    """The failures the daemon has seen, grouped by fingerprint (the same root cause, rule and
+    evidence line, noise aside, on the same task role of the same pipeline): how many, first
+    and last time, and the runs with their Slack threads.
+
+    Reads the daemon's database read-only; when it cannot, asks the daemon over its status
+    socket. Exit status: 0 answered, 2 bad input or neither could be read."""
+    from eagle3_monitor.report.history import history_to_text, since_moment  # noqa: PLC0415
+
+    loaded, _ = load_config_and_catalog(config_path_from(config_file))
+    start = since_moment(since, time.time())
+    try:
+        document = _history_from_database(loaded.config, pipeline, start)
+    except MonitorError as unreadable:
+        document = _history_from_daemon(loaded.config, pipeline, start, unreadable)
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(history_to_text(document), nl=False)
+
+
+def _history_from_database(
+    config: MonitorConfig, pipeline: str | None, since: str
+) -> dict[str, Any]:
+    from eagle3_monitor.report.history import history_document  # noqa: PLC0415 - see LAZY
+    from eagle3_monitor.state.schema import MIGRATIONS  # noqa: PLC0415
+    from eagle3_monitor.state.store import read_only_snapshot  # noqa: PLC0415
+
+    with read_only_snapshot(config.database_path(), need_version=len(MIGRATIONS)) as snapshot:
+        failures = snapshot.failures_since(since, pipeline)
+    return history_document(failures, since, pipeline)
+
+
+def _history_from_daemon(
+    config: MonitorConfig, pipeline: str | None, since: str, unreadable: MonitorError
+) -> dict[str, Any]:
+    from eagle3_monitor.service.status_socket import query  # noqa: PLC0415 - see LAZY
+
+    path = config.socket_path()
+    try:
+        answer = query(path, {"command": "history", "pipeline": pipeline, "since": since})
+    except OSError as error:
+        raise MonitorError(
+            f"{unreadable}; and {path}: the daemon is not answering ({error.strerror or error})"
+        ) from None
+    if not answer.pop("ok", False):
+        raise MonitorError(str(answer.get("error") or "the daemon could not answer"))
+    return answer
+
+
+@cli.command()
 @click.argument("root", type=click.Path(path_type=Path, file_okay=False))
 @click.option(
     "--fail",

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from eagle3_monitor import __version__
+from eagle3_monitor.errors import UnusableInputError
+from eagle3_monitor.report.history import DEFAULT_SINCE, history_document, since_moment
 from eagle3_monitor.report.json_report import verdicts_of_document
 from eagle3_monitor.review.decide import current_verdicts
 from eagle3_monitor.service.run_review import latest_job_per_task
@@ -18,7 +20,7 @@ from eagle3_monitor.slack.outbox import Outbox
 from eagle3_monitor.state.store import Snapshot, Store, StoredJob, StoredRun
 from eagle3_monitor.vocabulary import TaskVerdict
 
-COMMANDS = ("status", "runs", "run", "job", "poll")
+COMMANDS = ("status", "runs", "run", "job", "poll", "history")
 
 
 @dataclass
@@ -58,6 +60,8 @@ class StatusService:
         if command == "poll":
             self.request_poll()
             return {"ok": True, "message": "poll scheduled"}
+        if command == "history":
+            return self.history(request)
         if command not in COMMANDS:
             return {"ok": False, "error": f"unknown command {command!r}: {', '.join(COMMANDS)}"}
         with self.store.read() as snapshot:
@@ -113,6 +117,19 @@ class StatusService:
         else:
             slack = f"outbox {depth}"
         return f"{runs} runs; {poll}; {slack}"
+
+    def history(self, request: dict[str, Any]) -> dict[str, Any]:
+        """`history`: the failures kept since `since` (7d, 2026-11-01; default 30 days), of one
+        `pipeline` or all, grouped by fingerprint (report/history.py)."""
+        pipeline = request.get("pipeline")
+        try:
+            since = since_moment(str(request.get("since") or DEFAULT_SINCE), self.clock())
+        except UnusableInputError as error:
+            return {"ok": False, "error": str(error)}
+        base = str(pipeline) if pipeline else None
+        with self.store.read() as snapshot:
+            failures = snapshot.failures_since(since, base)
+        return {"ok": True, **history_document(failures, since, base)}
 
 
 def slack_document(health: Health, counts: dict[str, int]) -> dict[str, Any]:
