@@ -48,6 +48,8 @@ def _run_json(run: StoredRun, jobs: list[StoredJob]) -> dict[str, Any]:
                 "name": job.name,
                 "state": job.state,
                 "exit_code": job.exit_code,
+                "signal": job.signal,
+                "exit_status": job.exit_status,
                 "final": job.final,
                 "start": job.start,
                 "end": job.end,
@@ -71,13 +73,24 @@ def poll_to_text(result: PollResult, store: Store) -> str:
     for run in store.runs():
         title = run.experiment_id or run.run_key
         lines.append(f"{title}  {run.job_base}  user {run.user or '?'}  cluster {run.cluster}")
-        for job in store.jobs_of_run(run.id):
-            label = f"task_{job.task_index}" if job.task_index is not None else "task_?"
-            final = "final" if job.final else ""
-            exit_code = f"exit {job.exit_code}" if job.exit_code is not None else ""
-            logs = f"{len(job.log_paths)} logs" if job.log_paths else "no logs yet"
-            role = job.role or ""
-            columns = f"{label:<7} {role:<9} {job.display_id:<10} {job.state:<14}"
-            columns += f" {exit_code:<8} {final:<5}"
-            lines.append(f"  {columns} {logs}")
+        lines += [f"  {_job_line(job)}" for job in store.jobs_of_run(run.id)]
     return "\n".join(lines) + "\n"
+
+
+def _job_line(job: StoredJob) -> str:
+    """One job: task, role, id, state, exit status (as review shows it), final, and its logs or
+    why it has none."""
+    label = f"task_{job.task_index}" if job.task_index is not None else "task_?"
+    final = "final" if job.final else ""
+    status = job.exit_status
+    exit_text = f"exit {status}" if status is not None and job.start is not None else ""
+    role = job.role or ""
+    columns = f"{label:<7} {role:<9} {job.display_id:<10} {job.state:<14}"
+    columns += f" {exit_text:<8} {final:<5}"
+    return f"{columns} {_logs_words(job)}"
+
+
+def _logs_words(job: StoredJob) -> str:
+    if job.log_paths:
+        return f"{len(job.log_paths)} logs"
+    return job.slurm_view().never_ran or "no logs yet"

@@ -162,7 +162,7 @@ class Announcer:
         channel = self.channel(run)
         for job in _in_task_order(jobs):
             if job.final:
-                ending = f"{job.state}" + (f" (exit {job.exit_code})" if job.exit_code else "")
+                ending = f"{job.state}" + (f" (exit {job.exit_status})" if job.exit_status else "")
                 message = review_failed_message(_label(job), job.role or "?", ending, reason)
                 self.outbox.add(Notification.final(run.id, job.row), channel, message)
         if jobs and all(job.final for job in jobs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pwd
 import re
+import signal as signals
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -110,6 +111,10 @@ class JobRecord:
         return self.key.job_id
 
     @property
+    def exit_status(self) -> int | None:
+        return exit_status(self.exit_code, self.signal)
+
+    @property
     def end_known(self) -> bool:
         return self.end is not None
 
@@ -157,6 +162,20 @@ SLURM_ENDINGS: dict[JobState, tuple[TaskVerdict, Category, str]] = {
 }
 NEVER_SATISFIED = "DependencyNeverSatisfied"
 _CANCELLED_BY = re.compile(r"^CANCELLED by (?P<uid>[0-9]+)")
+# Slurm records an out-of-memory kill as the dummy signal SIG_OOM (253), which sacct prints as
+# ExitCode 0:125 (253 without its 0x80 flag); the kernel's OOM killer sends SIGKILL.
+SLURM_OOM_SIGNAL = 125
+
+
+def exit_status(exit_code: int | None, signal: int | None) -> int | None:
+    """A job's exit status as its batch shell's trailer says it (`job exited with code 137`):
+    sacct's `0:9` (killed by SIGKILL) → 137, its OOM `0:125` → 137, `1:0` → 1. The one place
+    poll, status and review turn Slurm's ExitCode into the number they show."""
+    if signal == SLURM_OOM_SIGNAL:
+        return 128 + signals.SIGKILL
+    if signal:
+        return 128 + signal
+    return exit_code
 
 
 @dataclass(frozen=True)
@@ -167,7 +186,7 @@ class SlurmView:
     state: JobState
     final: bool
     started: bool
-    exit_code: int | None = None
+    exit_code: int | None = None  # as the shell says it: `exit_status(code, signal)`
     reason: str = ""
     raw_state: str = ""
     job_id: str | None = None  # as printed: 123, or 123_4 for an array task
@@ -178,7 +197,7 @@ class SlurmView:
             record.state,
             final,
             record.start is not None,
-            record.exit_code,
+            record.exit_status,
             record.reason,
             record.raw_state,
             record.display_id,
@@ -192,6 +211,18 @@ class SlurmView:
     def waits_forever(self) -> bool:
         """Pending on a dependency that can never be satisfied (an upstream job failed)."""
         return not self.started and self.reason == NEVER_SATISFIED
+
+    @property
+    def never_ran(self) -> str | None:
+        """Why a job that ended never started, in words; None while it may still start and
+        once it has run."""
+        if self.started or not self.final:
+            return None
+        if self.reason == NEVER_SATISFIED:
+            return "never ran (dependency never satisfied)"
+        if self.state is JobState.CANCELLED:
+            return "cancelled before start"
+        return f"never ran ({self.state})"
 
     @property
     def ending(self) -> tuple[TaskVerdict, Category, str] | None:

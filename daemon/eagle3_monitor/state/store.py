@@ -20,7 +20,14 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from eagle3_monitor.errors import MonitorError
-from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState, SlurmView, parse_state
+from eagle3_monitor.slurm.model import (
+    JobKey,
+    JobRecord,
+    JobState,
+    SlurmView,
+    exit_status,
+    parse_state,
+)
 from eagle3_monitor.state.schema import MIGRATIONS
 
 CHECKPOINT_AFTER_ROWS = 500
@@ -57,13 +64,18 @@ class StoredJob:
     user: str = ""
     signal: int | None = None
 
+    @property
+    def exit_status(self) -> int | None:
+        """The exit status as review shows it (`slurm/model.py:exit_status`)."""
+        return exit_status(self.exit_code, self.signal)
+
     def slurm_view(self) -> SlurmView:
         """What Slurm said of this job when it was last polled."""
         return SlurmView(
             self.state,
             self.final,
             self.start is not None,
-            self.exit_code,
+            self.exit_status,
             self.reason,
             self.raw_state,
             self.display_id,
