@@ -337,3 +337,124 @@ def test_messages_name_no_pydantic_internals(tmp_path: Path) -> None:
     error = error_of(path).replace(str(path), "config.yaml")
 
     assert not re.search(r"Input should|Extra inputs|pydantic|\[key\]", error), error
+
+
+def test_a_missing_token_file_is_reported_at_the_key_that_names_it(tmp_path: Path) -> None:
+    token = tmp_path / "slack-token"
+    path = write(tmp_path, f"slack:\n  mode: bot\n  token_env: null\n  token_file: {token}\n")
+
+    done = run_cli("check-config", path)
+
+    assert done.status == 2
+    assert done.stderr == (
+        f"eagle3-monitor: error: {path}:4:3: at 'slack.token_file': no Slack bot token found "
+        f"(tried slack.token_file {token}: No such file or directory); set slack.token_file or "
+        "slack.token_env\n"
+    )
+
+
+def test_a_token_file_that_is_a_directory_is_one_line_at_its_key(tmp_path: Path) -> None:
+    path = write(tmp_path, f"slack:\n  mode: bot\n  token_file: {tmp_path}\n")
+
+    done = run_cli("check-config", path, env={"SLACK_BOT_TOKEN": ""})
+
+    assert done.status == 2 and "internal error" not in done.stderr
+    assert done.stderr.startswith(f"eagle3-monitor: error: {path}:3:3: at 'slack.token_file': ")
+    assert "Is a directory" in done.stderr and "$SLACK_BOT_TOKEN: not set or empty" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_a_bot_with_no_token_source_is_reported_at_its_mode(tmp_path: Path) -> None:
+    path = write(tmp_path, "slack:\n  default_channel: '#runs'\n  mode: bot\n")
+
+    done = run_cli("check-config", path, env={"SLACK_BOT_TOKEN": ""})
+
+    assert done.stderr.startswith(f"eagle3-monitor: error: {path}:3:3: at 'slack.mode': no Slack")
+
+
+def test_a_missing_webhook_file_is_reported_at_the_key_that_names_it(tmp_path: Path) -> None:
+    hook = tmp_path / "hook-url"
+    path = write(tmp_path, f"slack:\n  mode: webhook\n  webhook_url_file: {hook}\n")
+
+    done = run_cli("notify-test", "--config", path)
+
+    assert done.status == 2
+    assert done.stderr == (
+        f"eagle3-monitor: error: {path}:3:3: at 'slack.webhook_url_file': "
+        f"slack.webhook_url_file {hook}: {hook}: No such file or directory\n"
+    )
+
+
+FAILING_RULE = """\
+    - id: site-quota
+      category: disk_full
+      regex: 'Disk quota exceeded'
+      summary: 'over quota'
+      fix: 'Clean up.'
+      samples:
+        match: ['write failed: Disk quota exceeded', 'quota hit']
+        no_match: ['Disk quota exceeded? no']
+"""
+
+
+def test_failing_rule_samples_in_the_config_are_reported_where_each_sample_is(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "review:\n  rules:\n" + FAILING_RULE)
+
+    done = run_cli("check-config", "--skip-secrets", path)
+
+    assert done.status == 2
+    assert done.stderr.splitlines() == [
+        f"eagle3-monitor: error: {path}:9:54: at 'review.rules[0].samples.match[1]' "
+        "(rule site-quota): sample does not match: 'quota hit'",
+        f"eagle3-monitor: error: {path}:10:20: at 'review.rules[0].samples.no_match[0]' "
+        "(rule site-quota): sample matches but must not: 'Disk quota exceeded? no'",
+    ]
+
+
+def test_failing_rule_samples_in_a_rule_file_are_reported_in_that_file(tmp_path: Path) -> None:
+    rules = tmp_path / "site-rules.yaml"
+    rules.write_text("rules:\n" + "".join(line[2:] for line in FAILING_RULE.splitlines(True)))
+    path = write(tmp_path, "review:\n  rule_files: [site-rules.yaml]\n")
+
+    done = run_cli("rules", "test", "--config", path)
+
+    assert done.status == 1
+    assert done.stdout.splitlines()[:2] == [
+        f"FAIL {rules}:8:52: at 'rules[0].samples.match[1]' (rule site-quota): sample does not "
+        "match: 'quota hit'",
+        f"FAIL {rules}:9:18: at 'rules[0].samples.no_match[0]' (rule site-quota): sample "
+        "matches but must not: 'Disk quota exceeded? no'",
+    ]
+
+
+def test_a_config_override_of_a_builtin_rule_is_blamed_for_its_own_samples_only(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "review:\n  rules:\n    - id: cuda-oom\n      priority: 12\n"
+        "    - id: nccl-warn\n      samples: {match: ['nothing like it']}\n",
+    )
+
+    done = run_cli("check-config", "--skip-secrets", path)
+
+    assert done.stderr == (
+        f"eagle3-monitor: error: {path}:6:25: at 'review.rules[1].samples.match[0]' "
+        "(rule nccl-warn): sample does not match: 'nothing like it'\n"
+    )
+
+
+def test_check_config_reports_the_secret_and_the_samples_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"slack:\n  mode: bot\n  token_file: {tmp_path / 'none'}\nreview:\n  rules:\n"
+        + FAILING_RULE,
+    )
+
+    done = run_cli("check-config", path)
+
+    lines = done.stderr.splitlines()
+    assert done.status == 2 and len(lines) == 3, lines
+    assert lines[0].startswith(f"eagle3-monitor: error: {path}:3:3: at 'slack.token_file'")

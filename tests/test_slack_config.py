@@ -113,4 +113,8 @@ def test_notify_test_without_any_token_is_one_line(tmp_path: Path) -> None:
     done = run_cli("notify-test", "--config", path)
 
     assert done.status == 2
-    assert "no Slack bot token found (tried $NO_SUCH_TOKEN_VARIABLE)" in done.stderr
+    assert done.stderr == (
+        f"eagle3-monitor: error: {path}:3:3: at 'slack.token_env': no Slack bot token found "
+        "(tried $NO_SUCH_TOKEN_VARIABLE: not set or empty); set slack.token_file or "
+        "slack.token_env\n"
+    )

@@ -18,7 +18,12 @@ from typing import Any, TypeVar
 import click
 
 from eagle3_monitor import __version__
-from eagle3_monitor.config import MonitorConfig, config_path_from, load_config_and_catalog
+from eagle3_monitor.config import (
+    MonitorConfig,
+    config_path_from,
+    load_config_and_catalog,
+    sample_failure_messages,
+)
 from eagle3_monitor.errors import MonitorError, UnusableInputError
 from eagle3_monitor.printable import visible
 from eagle3_monitor.report import review_to_json, review_to_markdown, review_to_text
@@ -530,16 +535,15 @@ def check_config(file: Path | None, skip_secrets: bool, config_file: Path | None
     path = file or config_path_from(config_file)
     loaded, catalog = load_config_and_catalog(path)
     config = loaded.config
+    problems = sample_failure_messages(loaded, check_rule_samples(catalog))
     if not skip_secrets:
-        make_transport(config.slack)
-    failures = check_rule_samples(catalog)
-    for failure in failures:
-        click.echo(
-            f"eagle3-monitor: error: rule {failure.rule_id}: sample {failure.problem}: "
-            f"{failure.line!r}",
-            err=True,
-        )
-    if failures:
+        try:
+            make_transport(config)
+        except MonitorError as error:
+            problems = [*str(error).splitlines(), *problems]
+    for problem in problems:
+        click.echo(f"eagle3-monitor: error: {visible(problem)}", err=True)
+    if problems:
         sys.exit(EXIT_UNUSABLE_INPUT)
     click.echo(f"{path or 'built-in defaults'}: ok")
     click.echo(f"  slack: {config.slack.mode}, default channel {config.slack.default_channel}")
@@ -561,7 +565,7 @@ def notify_test(config_file: Path | None) -> None:
 
     loaded, _ = load_config_and_catalog(config_path_from(config_file))
     slack = loaded.config.slack
-    transport = make_transport(slack)
+    transport = make_transport(loaded.config)
     try:
         team = "console"
         if isinstance(transport, BotTransport):
@@ -815,8 +819,8 @@ def rules_test(logs: tuple[Path, ...], config_file: Path | None) -> None:
             click.echo(rule_hits_to_text(scan, review), nl=False)
         return
     failures = check_rule_samples(catalog)
-    for failure in failures:
-        click.echo(f"FAIL {failure.rule_id}: sample {failure.problem}: {failure.line!r}")
+    for message in sample_failure_messages(loaded, failures):
+        click.echo(f"FAIL {visible(message)}")
     samples = sum(len(c.rule.samples.match) + len(c.rule.samples.no_match) for c in catalog.rules)
     click.echo(f"{len(catalog.rules)} rules, {samples} samples: {len(failures)} failed")
     sys.exit(EXIT_FAILURE_FOUND if failures else EXIT_PASS)

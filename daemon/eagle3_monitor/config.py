@@ -28,7 +28,13 @@ from eagle3_monitor.errors import ConfigError
 from eagle3_monitor.monitor.discovery import DEFAULT_JOB_NAME_PATTERN
 from eagle3_monitor.monitor.poll import WatchSettings
 from eagle3_monitor.review.run import ReviewSettings
-from eagle3_monitor.rules.catalog import Catalog, RuleSource, load_catalog
+from eagle3_monitor.rules.catalog import (
+    Catalog,
+    RuleSource,
+    builtin_catalog_document,
+    load_catalog,
+)
+from eagle3_monitor.rules.selftest import SampleFailure
 from eagle3_monitor.slurm.sacct import SacctSettings
 from eagle3_monitor.validate.run import DEFAULT_HIDDEN_STATES_MIN_SHARE, ArtifactTemplates
 from eagle3_monitor.vocabulary import DEFAULT_ACCEPTANCE_THRESHOLD
@@ -698,6 +704,39 @@ def _at_entry(loaded: LoadedConfig, path: tuple[str | int, ...], error: str) -> 
         line if re.match(r"^.*?:[0-9]+:[0-9]+: ", line) else f"{entry}: {line}"
         for line in error.splitlines()
     ]
+
+
+def sample_failure_messages(loaded: LoadedConfig, failures: list[SampleFailure]) -> list[str]:
+    """Each failing rule sample as `file:line:col: at 'path' (rule id): sample ...: 'line'`,
+    at the sample as written: in the config, a rule file it names, or the built-in catalog."""
+    written = _where_samples_are(loaded)
+    messages = []
+    for failure in failures:
+        text = f"(rule {failure.rule_id}): sample {failure.problem}: {failure.line!r}"
+        source = written.get(failure.rule_id)
+        if source is None:
+            messages.append(f"rule {failure.rule_id}: sample {failure.problem}: {failure.line!r}")
+            continue
+        path = (*source.path, "samples", failure.kind, failure.index)
+        where = source.document.where(path)
+        messages.append(f"{where}: at '{format_key_path(path)}' {text}")
+    return sorted_by_position(messages)
+
+
+def _where_samples_are(loaded: LoadedConfig) -> dict[str, RuleSource]:
+    """For each rule id, the last source that writes its samples (a later one overrides)."""
+    document = builtin_catalog_document()
+    rules = document.data.get("rules") if isinstance(document.data, dict) else None
+    sources = [
+        RuleSource(fields, document, ("rules", index))
+        for index, fields in enumerate(rules if isinstance(rules, list) else [])
+    ]
+    sources += config_rule_sources(loaded)[0]
+    return {
+        source.fields["id"]: source
+        for source in sources
+        if isinstance(source.fields, dict) and "samples" in source.fields
+    }
 
 
 def _rules_of_file(path: Path) -> list[RuleSource]:

@@ -13,6 +13,8 @@ class SampleFailure:
     rule_id: str
     line: str
     problem: str
+    kind: str = "match"  # which list of the rule's samples: match or no_match
+    index: int = 0  # the sample's place in that list
 
 
 def check_rule_samples(catalog: Catalog) -> list[SampleFailure]:
@@ -29,15 +31,20 @@ def _check_one(catalog: Catalog, compiled: CompiledRule) -> list[SampleFailure]:
     scanned = compiled in catalog.scan_rules
     index = catalog.scan_rules.index(compiled) if scanned else -1
     samples = compiled.rule.samples
-    for line in samples.match:
+    for place, line in enumerate(samples.match):
         data = line.encode()
+        problem = None
         if compiled.pattern.search(data) is None:
-            failures.append(SampleFailure(compiled.id, line, "does not match"))
+            problem = "does not match"
         elif scanned and index not in catalog.engine.present(data + b"\n"):
-            failures.append(SampleFailure(compiled.id, line, "is not found by the scan engine"))
+            problem = "is not found by the scan engine"
         elif compiled.rule.kind is not RuleKind.BENIGN and catalog.is_benign(data):
-            failures.append(SampleFailure(compiled.id, line, "is hidden by a benign rule"))
-    for line in samples.no_match:
+            problem = "is hidden by a benign rule"
+        if problem is not None:
+            failures.append(SampleFailure(compiled.id, line, problem, "match", place))
+    for place, line in enumerate(samples.no_match):
         if compiled.pattern.search(line.encode()) is not None:
-            failures.append(SampleFailure(compiled.id, line, "matches but must not"))
+            failures.append(
+                SampleFailure(compiled.id, line, "matches but must not", "no_match", place)
+            )
     return failures

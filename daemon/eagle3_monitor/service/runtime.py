@@ -243,7 +243,7 @@ class Service:
         """SIGHUP: re-read the config; a bad one is logged and the old one kept."""
         try:
             config = load_daemon_config(self.config_path)
-            transport = make_transport(config.config.slack)
+            transport = make_transport(config.config)
             backend = make_backend(config.config.slurm.backend, config.config.sacct_settings(),
                                    self.daemon.metrics.slurm_call)  # fmt: skip
         except Exception as error:
@@ -285,7 +285,7 @@ def build_daemon(config: DaemonConfig, backfill_hours: float | None = None) -> D
     store = Store.open(settings.database_path())
     metrics = Metrics(settings.metrics)
     backend = make_backend(settings.slurm.backend, settings.sacct_settings(), metrics.slurm_call)
-    transport = make_transport(settings.slack)
+    transport = make_transport(settings)
     return Daemon(config, store, backend, transport, reviewer=WorkerPool(config.catalog),
                   backfill_hours=backfill_hours, metrics=metrics)  # fmt: skip
 

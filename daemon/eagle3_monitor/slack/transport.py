@@ -94,23 +94,25 @@ class Transport(Protocol):
 
 def load_token(token_file: str | None, token_env: str | None) -> str:
     """The bot token from a file, an environment variable or systemd's credentials directory
-    (`LoadCredential=slack-token:...`); never from the config file itself."""
+    (`LoadCredential=slack-token:...`); never from the config file itself. When none has one,
+    the error says why each source was passed over."""
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
-    candidates: list[tuple[str, str | None]] = []
+    candidates: list[tuple[str, str | None, str]] = []  # source, value, why it has none
     if token_file:
-        candidates.append((f"slack.token_file {token_file}", _read(Path(token_file).expanduser())))
+        candidates.append((f"slack.token_file {token_file}", *_read(Path(token_file).expanduser())))
     if token_env:
-        candidates.append((f"${token_env}", os.environ.get(token_env)))
+        candidates.append((f"${token_env}", os.environ.get(token_env), "not set or empty"))
     if credentials:
         candidates.append(
-            ("$CREDENTIALS_DIRECTORY/slack-token", _read(Path(credentials) / "slack-token"))
+            ("$CREDENTIALS_DIRECTORY/slack-token", *_read(Path(credentials) / "slack-token"))
         )
-    for source, value in candidates:
+    for source, value, _ in candidates:
         if value and value.strip():
             return checked_secret(value.strip(), source)
-    tried = ", ".join(source for source, _ in candidates) or "no source configured"
+    tried = "; ".join(f"{source}: {why}" for source, _, why in candidates)
     raise ConfigError(
-        f"no Slack bot token found (tried {tried}); set slack.token_file or slack.token_env"
+        f"no Slack bot token found (tried {tried or 'no source configured'}); set "
+        "slack.token_file or slack.token_env"
     )
 
 
@@ -126,11 +128,15 @@ def checked_secret(value: str, source: str) -> str:
     return value
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path) -> tuple[str | None, str]:
+    """A secret file's text, or None and why it could not be read (never its content)."""
     try:
-        return read_small_text(path, SECRET_FILE_BYTES)
-    except UnusableInputError:
-        return None
+        text = read_small_text(path, SECRET_FILE_BYTES)
+    except UnusableInputError as error:
+        return None, str(error).removeprefix(f"{path}: ")
+    except OSError as error:  # e.g. a directory
+        return None, error.strerror or type(error).__name__
+    return text, "empty"
 
 
 class BotTransport:
