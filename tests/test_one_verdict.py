@@ -134,10 +134,10 @@ def status_socket(searchable_dir: Path) -> Iterator[Path]:
     store.close()
 
 
-def test_status_of_an_unknown_run_is_an_error_on_stderr_with_exit_two(status_socket: Path) -> None:
+def test_status_of_an_unknown_run_is_one_line_on_stderr_with_exit_one(status_socket: Path) -> None:
     done = run_cli("status", "nosuchrun", "--config", status_socket)
 
-    assert done.status == 2, done
+    assert done.status == 1, done
     assert done.stdout == ""
     assert done.stderr.strip() == "eagle3-monitor: error: no such run: nosuchrun"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -43,6 +43,10 @@ from eagle3_monitor.slurm.sacct import SlurmError
 from eagle3_monitor.validate.model import ValidationVerdict
 from eagle3_monitor.vocabulary import RunVerdict
 
+if TYPE_CHECKING:
+    from eagle3_monitor.report.status import Look
+
+SERVICE_ACCOUNT = "eagle3-monitor"  # systemd/eagle3-monitor.sysusers
 EXIT_PASS = 0
 EXIT_FAILURE_FOUND = 1
 EXIT_UNUSABLE_INPUT = 2
@@ -669,6 +673,16 @@ def _client_config(path: Path | None) -> MonitorConfig:
 @click.option("--user", default=None, help="Only this user's runs.")
 @click.option("--active", is_flag=True, help="Only runs with a task not yet ended.")
 @click.option("--failed", is_flag=True, help="Only runs with a failed, timed-out or killed task.")
+@click.option(
+    "--table/--plain",
+    default=None,
+    help="Tasks as a table or as plain lines (default: a table on a TTY).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the states (default: on a TTY, unless NO_COLOR).",
+)
 @config_option
 @one_line_errors
 def status(  # noqa: PLR0917 - click passes every option by name
@@ -677,25 +691,45 @@ def status(  # noqa: PLR0917 - click passes every option by name
     user: str | None,
     active: bool,
     failed: bool,
+    table: bool | None,
+    color: bool | None,
     config_file: Path | None,
 ) -> None:
     """Ask the running daemon: its health and its runs, or one run (by id or experiment) with
-    its latest review.
+    its latest review. Each task shows its Slurm state, exit status, how long it ran (or has
+    been running), its verdict and, when it failed, the root cause its review found.
 
-    Exit status: 0 answered, 2 no such run, a bad config, or no daemon answering."""
+    Exit status: 0 answered, 1 no such run, 2 a bad config or no daemon answering."""
     from eagle3_monitor.report.status import status_to_text  # noqa: PLC0415 - see LAZY
 
     filters = {"user": user, "active": active, "failed": failed}
     request = {"command": "run", "id": run_id} if run_id else {"command": "runs", **filters}
     health, answer = ask_daemon(config_file, {"command": "status"}, request)
+    for problem in health.get("unreadable_roots") or []:  # the service cannot read them
+        click.echo(f"eagle3-monitor: warning: {visible(str(problem))}", err=True)
     if not health.get("ok"):
         raise MonitorError(str(health.get("error")))
+    if answer.get("not_found"):
+        click.echo(f"eagle3-monitor: error: {visible(str(answer.get('error')))}", err=True)
+        sys.exit(EXIT_FAILURE_FOUND)
     if not answer.get("ok"):
         raise MonitorError(str(answer.get("error") or "the daemon could not answer"))
     if as_json:
         click.echo(json.dumps({"status": health, **answer}, indent=2, default=str))
         return
-    click.echo(status_to_text(health, answer), nl=False)
+    look = status_look(table, color)
+    click.echo(status_to_text(health, answer, look), nl=False, color=look.colour)
+
+
+def status_look(table: bool | None, color: bool | None) -> Look:
+    """Tables and colour on a terminal (colour not when NO_COLOR is set: no-color.org), plain
+    lines otherwise; --table/--plain and --color/--no-color choose."""
+    from eagle3_monitor.report.status import Look  # noqa: PLC0415 - see LAZY
+
+    tty = sys.stdout.isatty()
+    colour = tty and not os.environ.get("NO_COLOR") if color is None else color
+    columns = shutil.get_terminal_size().columns
+    return Look(table=tty if table is None else table, colour=colour, width=columns)
 
 
 @cli.command()
@@ -789,8 +823,10 @@ def simulate(root: Path, failure: str | None, job_base: str, pace: float) -> Non
         pipeline = submit_pipeline(
             root.resolve(), epoch=int(time.time()), job_base=job_base, failures=failures, pace=pace
         )
-    except (SubmitError, OSError) as error:
-        raise MonitorError(f"sbatch: {error}") from None
+    except SubmitError as error:
+        raise MonitorError(str(error)) from None
+    except OSError as error:
+        raise MonitorError(f"simulate: {error}") from None
     click.echo(f"{pipeline.experiment} {' '.join(pipeline.job_ids)}")
 
 

@@ -35,7 +35,8 @@ def test_demo_shows_a_passing_and_a_failing_run_then_status_and_stops_cleanly(
     assert "*task_1* (dump) *fail*: `gpu_oom`" in output, shown
     assert output.count("blocked: never ran: task_1 failed (gpu_oom)") == 2, shown
     status = output.split("== eagle3-monitor status", 1)[1].split("== offline", 1)[0]
-    verdicts = re.findall(r"(?m)^  task_[0-9] +[a-z]+ +[0-9]+ +[A-Z_]+ +([a-z ]+)$", status)
+    task_line = r"(?m)^  task_[0-9] +[a-z]+ +[0-9]+ +[A-Z_]+ +[-0-9]+ +[-0-9a-z]+ +([a-z]+)\b"
+    verdicts = re.findall(task_line, status)
     assert verdicts == ["pass"] * 5 + ["fail", "blocked", "blocked"], status
     assert "daemon stopped cleanly" in output
     assert "Traceback" not in (tmp_path / "daemon.log").read_text()

@@ -6,8 +6,9 @@ its Slack thread shows (`review/decide.py:current_verdicts`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from eagle3_monitor import __version__
@@ -39,6 +40,7 @@ class Health:
     slack_last_error: str | None = None
     slack_failed_tries: int = 0
     review_errors: int = 0
+    unreadable_roots: list[str] = field(default_factory=list)  # monitor/access.py:root_problems
 
 
 class StatusService:
@@ -67,19 +69,21 @@ class StatusService:
         with self.store.read() as snapshot:
             if command == "status":
                 return {"ok": True, **self.health_document(snapshot)}
+            now = self.clock()
             if command == "runs":
-                documents = [run_document(snapshot, run) for run in snapshot.runs()]
+                documents = [run_document(snapshot, run, now) for run in snapshot.runs()]
                 return {"ok": True, "runs": [d for d in documents if wanted(d, request)]}
             key = str(request.get("id", ""))
             if command == "run":
                 run = _find_run(snapshot, key)
                 if run is None:
-                    return {"ok": False, "error": f"no such run: {key}"}
+                    return {"ok": False, "not_found": True, "error": f"no such run: {key}"}
                 review = snapshot.latest_review(run.id)
-                return {"ok": True, "run": {**run_document(snapshot, run), "review": review}}
+                document = run_document(snapshot, run, now)
+                return {"ok": True, "run": {**document, "review": review}}
             job = _find_job(snapshot, key)
             if job is None:
-                return {"ok": False, "error": f"no such job: {key}"}
+                return {"ok": False, "not_found": True, "error": f"no such job: {key}"}
             return {"ok": True, "job": {**asdict(job), "state": str(job.state)}}
 
     def health_document(self, snapshot: Snapshot) -> dict[str, Any]:
@@ -96,6 +100,7 @@ class StatusService:
             "outbox_depth": outbox.depth(),
             "reviews_pending": len(outbox.runs_owing_final_replies()),
             "review_errors": health.review_errors,
+            "unreadable_roots": health.unreadable_roots,
             "slack": slack_document(health, outbox.counts()),
         }
 
@@ -154,13 +159,20 @@ def slack_document(health: Health, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def run_document(snapshot: Snapshot, run: StoredRun) -> dict[str, Any]:
-    """A run as status shows it: each task's Slurm state and its verdict (the Slack word)."""
+def run_document(snapshot: Snapshot, run: StoredRun, now: float) -> dict[str, Any]:
+    """A run as status shows it: each task's Slurm state, its verdict (the Slack word), how
+    long it ran, and for a failed task the root cause its latest review found."""
     jobs = snapshot.jobs_of_run(run.id)
     review = snapshot.latest_review(run.id)
     latest = latest_job_per_task(jobs)
     slurm = {index: job.slurm_view() for index, job in latest.items()}
     verdicts = current_verdicts(slurm, verdicts_of_document(review))
+    causes = causes_of_document(review)
+    tasks = [
+        _task_document(index, latest.get(index), verdict, causes.get(index), now)
+        for index, verdict in verdicts.items()
+    ]
+    started, ended = run_span(latest.values())
     return {
         "id": run.id,
         "run_key": run.run_key,
@@ -170,13 +182,24 @@ def run_document(snapshot: Snapshot, run: StoredRun) -> dict[str, Any]:
         "cluster": run.cluster,
         "verdict": review.get("verdict") if review else None,
         "headline": review.get("headline") if review else None,
-        "tasks": [
-            _task_document(index, latest.get(index), verdict) for index, verdict in verdicts.items()
-        ],
+        "started": started,
+        "ended": ended,
+        "elapsed_seconds": elapsed_seconds(started, ended, now),
+        "tasks": tasks,
     }
 
 
-def _task_document(index: int, job: StoredJob | None, verdict: TaskVerdict) -> dict[str, Any]:
+def _task_document(
+    index: int,
+    job: StoredJob | None,
+    verdict: TaskVerdict,
+    cause: dict[str, Any] | None,
+    now: float,
+) -> dict[str, Any]:
+    """A task as status shows it; `root_cause` only for a failed or blocked task, `never_ran`
+    for a job that ended without starting."""
+    started = job is not None and job.start is not None
+    shown_cause = cause if verdict.is_failure or verdict is TaskVerdict.BLOCKED else None
     return {
         "task": f"task_{index}",
         "role": job.role if job else None,
@@ -184,11 +207,50 @@ def _task_document(index: int, job: StoredJob | None, verdict: TaskVerdict) -> d
         "state": str(job.state) if job else None,
         "final": job.final if job else False,
         "exit_code": job.exit_code if job else None,
+        "exit_status": job.exit_status if job and started else None,
         "verdict": str(verdict),
         "start": job.start if job else None,
         "end": job.end if job else None,
+        "elapsed_seconds": elapsed_seconds(job.start, job.end, now) if job else None,
+        "root_cause": shown_cause,
+        "never_ran": job.slurm_view().never_ran if job else None,
         "logs": job.log_paths if job else [],
     }
+
+
+def causes_of_document(document: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    """The root causes a stored review/1 document found, by task index."""
+    causes: dict[int, dict[str, Any]] = {}
+    for task in (document or {}).get("tasks") or []:
+        index, cause = task.get("index"), task.get("root_cause")
+        if isinstance(index, int) and isinstance(cause, dict):
+            causes[index] = cause
+    return causes
+
+
+def run_span(jobs: Iterable[StoredJob]) -> tuple[str | None, str | None]:
+    """When the run's first job started, and when its last ended (None while one may still
+    run)."""
+    jobs = list(jobs)
+    starts = [job.start for job in jobs if job.start]
+    if not starts:
+        return None, None
+    ends = [job.end for job in jobs if job.end]
+    ended = max(ends, key=_moment) if jobs and all(job.final for job in jobs) and ends else None
+    return min(starts, key=_moment), ended
+
+
+def elapsed_seconds(start: str | None, end: str | None, now: float) -> float | None:
+    """Seconds from `start` to `end` (to `now` while it runs); None when it never started."""
+    if not start:
+        return None
+    began = _moment(start)
+    finished = _moment(end).timestamp() if end else now
+    return round(max(0.0, finished - began.timestamp()), 1)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def wanted(run: dict[str, Any], request: dict[str, Any]) -> bool:
