@@ -93,18 +93,6 @@ class LogPosition:
 
 
 @dataclass(frozen=True)
-class StoredRun:
-    id: int
-    run_key: str
-    cluster: str
-    experiment_dir: str | None
-    experiment_id: str | None
-    job_base: str
-    user: str
-    first_submit: str | None
-
-
-@dataclass(frozen=True)
 class NewRun:
     """A run to make: what its first job says of it."""
 
@@ -115,6 +103,18 @@ class NewRun:
     experiment_id: str | None
     user: str
     first_submit: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    id: int
+    run_key: str
+    cluster: str
+    experiment_dir: str | None
+    experiment_id: str | None
+    job_base: str
+    user: str
+    first_submit: str | None
 
 
 @dataclass(frozen=True)
@@ -500,8 +500,16 @@ class Store(_Queries):
         user: str,
         first_submit: datetime | None,
     ) -> StoredRun:
+        """The run with this key, made if new."""
+        new = NewRun(run_key, cluster, job_base, experiment_dir, experiment_id, user, first_submit)
+        return self.create_runs([new])[run_key]
+
+    @_locked
+    def create_runs(self, runs: Sequence[NewRun]) -> dict[str, StoredRun]:
+        """The runs with these keys, by key, those not stored yet made: two statements for
+        any number (a first poll makes thousands)."""
         stamp = now_iso()
-        created = self.connection.execute(
+        self.connection.executemany(
             "INSERT INTO runs (run_key, cluster, experiment_dir, experiment_id, job_base, user,"
             " first_submit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (run_key) DO NOTHING",
@@ -580,14 +588,6 @@ class Store(_Queries):
             )
         return transitions
 
-        """The run with this key, made if new."""
-        new = NewRun(run_key, cluster, job_base, experiment_dir, experiment_id, user, first_submit)
-        return self.create_runs([new])[run_key]
-
-    @_locked
-    def create_runs(self, runs: Sequence[NewRun]) -> dict[str, StoredRun]:
-        """The runs with these keys, by key, those not stored yet made: two statements for
-        any number (a first poll makes thousands)."""
     def _next_job_row(self) -> int:
         """Rows are numbered here, so a batch of inserts is one statement (under the lock)."""
         row = self.connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM jobs").fetchone()
