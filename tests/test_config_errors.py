@@ -458,3 +458,20 @@ def test_check_config_reports_the_secret_and_the_samples_at_once(tmp_path: Path)
     lines = done.stderr.splitlines()
     assert done.status == 2 and len(lines) == 3, lines
     assert lines[0].startswith(f"eagle3-monitor: error: {path}:3:3: at 'slack.token_file'")
+
+
+def test_a_misspelt_rule_field_and_choice_name_what_was_meant(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "review:\n  rules:\n    - id: site-x\n      regx: 'oops'\n      kind: metrc\n"
+        "      category: unknown\n      summary: s\n      fix: f\n"
+        "      samples: {match: [oops]}\n",
+    )
+
+    assert error_of(path).splitlines() == [
+        f"{path}:3:7: at 'review.rules[0].regex': 'regex' is required here",
+        f"{path}:4:7: at 'review.rules[0].regx': unknown key 'regx'; did you mean 'regex'?",
+        f"{path}:5:13: at 'review.rules[0].kind': 'metrc' is not one of 'error', 'symptom', "
+        "'termination', 'exception', 'benign', 'success', 'done', 'exit', 'metric', 'role', "
+        "'frame'; did you mean 'metric'?",
+    ]

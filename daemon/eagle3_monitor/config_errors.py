@@ -30,17 +30,22 @@ _NUMBER_ERRORS = {
 
 
 def describe_validation_error(
-    error: ValidationError, document: LocatedDocument, model: type[BaseModel]
+    error: ValidationError,
+    document: LocatedDocument,
+    model: type[BaseModel],
+    base: tuple[str | int, ...] = (),
 ) -> list[str]:
-    """One line per problem: `file:line:col: at 'key.path': what to change`."""
+    """One line per problem: `file:line:col: at 'key.path': what to change`. `base` is where in
+    the document the validated mapping is (a rule inside `review.rules`, say)."""
     lines = []
     for problem in error.errors():
         location = tuple(part for part in problem["loc"] if part != "[key]")
+        path = (*base, *location)
         is_key = problem["loc"][-1:] == ("[key]",) or problem["type"] == "extra_forbidden"
-        where = document.where_key(location) if is_key else document.where(location)
-        written = str(location[-1]) if is_key else document.scalars.get(location)
+        where = document.where_key(path) if is_key else document.where(path)
+        written = str(location[-1]) if is_key else document.scalars.get(path)
         message = _message(problem, location, written, model)
-        lines.append(f"{where}: at '{format_key_path(location)}': {message}")
+        lines.append(f"{where}: at '{format_key_path(path)}': {message}")
     return lines
 
 
@@ -51,7 +56,9 @@ def _message(
     kind = problem["type"]
     if kind == "extra_forbidden":
         return unknown_key_message(str(location[-1]), keys_of(model, location[:-1]))
-    if kind == "literal_error":
+    if kind == "missing":
+        return f"'{location[-1]}' is required here"
+    if kind in {"literal_error", "enum"}:
         return _choice_message(problem, written)
     if kind in _NUMBER_ERRORS:
         bounds = bounds_at(model, location)

@@ -17,6 +17,7 @@ from typing import Any
 import re2
 from pydantic import ValidationError
 
+from eagle3_monitor.config_errors import describe_validation_error
 from eagle3_monitor.errors import ConfigError
 from eagle3_monitor.rules.engine import best_engine
 from eagle3_monitor.rules.model import CatalogFile, Rule, RuleKind
@@ -218,7 +219,7 @@ def _compile_rule(source: RuleSource, problems: list[str]) -> CompiledRule | Non
     try:
         rule = Rule.model_validate(source.fields)
     except ValidationError as error:
-        problems.extend(_describe(error, source.document, source.path))
+        problems.extend(describe_validation_error(error, source.document, Rule, source.path))
         return None
     regex_where = source.document.where((*source.path, "regex"))
     label = f"{regex_where}: at '{format_key_path((*source.path, 'regex'))}' (rule {rule.id})"
