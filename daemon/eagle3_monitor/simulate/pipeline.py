@@ -3,7 +3,9 @@ laid out like the launcher's (NeMo-Run's), each running `simulate.task` for its 
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -18,7 +20,35 @@ SBATCH_OPTIONS_FOR_FAILURE = {"time_limit": ["--time=1"], "host_oom": ["--mem=20
 
 
 class SubmitError(Exception):
-    """sbatch refused a job."""
+    """sbatch refused a job (one line: what is wrong and what to do)."""
+
+
+# sbatch's words when it has no configuration: SLURM_CONF unset, no /etc/slurm/slurm.conf and
+# no DNS SRV record for a configless controller (`resolve_ctls_from_dns_srv`, `fetch_config`).
+_NO_CONFIGURATION = ("Could not establish a configuration source", "resolve_ctls_from_dns_srv")
+_NO_CONTROLLER = ("Unable to contact slurm controller", "Socket timed out", "Connection refused")
+START_DEMO_CLUSTER = (
+    'scripts/slurm-dev-cluster up && eval "$(scripts/slurm-dev-cluster env)"'
+    " (the local cluster `make demo` uses)"
+)
+
+
+def sbatch_problem(index: int, stderr: str) -> str:
+    """sbatch's failure as one line: no Slurm configuration or no controller answering (with
+    how to start the local cluster), else its own first error line."""
+    if any(words in stderr for words in _NO_CONFIGURATION):
+        return (
+            "no Slurm to submit to: sbatch found no configuration (SLURM_CONF is not set and "
+            f"there is no slurm.conf); to start the local cluster: {START_DEMO_CLUSTER}"
+        )
+    if any(words in stderr for words in _NO_CONTROLLER):
+        return (
+            "no Slurm controller answers sbatch (is slurmctld running?); for the local "
+            f"cluster: {START_DEMO_CLUSTER}"
+        )
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
+    return f"sbatch failed for task_{index}: {first or 'no message'}"
 
 
 @dataclass
@@ -78,13 +108,48 @@ def submit_pipeline(
     sbatch: str = "sbatch",
     allow_to_fail: bool = False,
 ) -> SubmittedPipeline:
-    """Create `root/cicd_<epoch>/` and submit its tasks; returns the job ids in order."""
+    """Create `root/cicd_<epoch>/` and submit its tasks; returns the job ids in order. When
+    sbatch refuses one, the jobs already submitted are cancelled, the directory is removed and
+    SubmitError says why in one line."""
     failures = failures or {}
     unknown = set(failures.values()) - set(FAILURES)
     if unknown:
         raise ValueError(f"unknown failures {sorted(unknown)}; known: {', '.join(FAILURES)}")
     experiment = root / f"cicd_{epoch}"
+    if experiment.exists():
+        raise SubmitError(f"{experiment} exists already: choose another ROOT or wait a second")
+    _check_slurm_conf(sbatch)
     pipeline = SubmittedPipeline(experiment, job_base)
+    try:
+        _submit_tasks(
+            pipeline, failures, pace=pace, tasks=tasks, sbatch=sbatch, allow_to_fail=allow_to_fail
+        )
+    except BaseException:
+        _undo(pipeline, sbatch)
+        raise
+    return pipeline
+
+
+def _check_slurm_conf(sbatch: str) -> None:
+    """SLURM_CONF naming no file: sbatch would retry for a minute, then fail."""
+    conf = os.environ.get("SLURM_CONF")
+    if conf is not None and not Path(conf).is_file():
+        raise SubmitError(
+            f"SLURM_CONF={conf!r} is not a file {Path(sbatch).name} can read; for the local "
+            f"cluster: {START_DEMO_CLUSTER}"
+        )
+
+
+def _submit_tasks(
+    pipeline: SubmittedPipeline,
+    failures: dict[int, str],
+    *,
+    pace: float,
+    tasks: int,
+    sbatch: str,
+    allow_to_fail: bool,
+) -> None:
+    experiment, job_base = pipeline.experiment, pipeline.job_base
     dependency = "afterany" if allow_to_fail else "afterok"
     for index in range(tasks):
         names = TaskNames(job_base, index)
@@ -106,8 +171,28 @@ def submit_pipeline(
             *([f"--dependency={dependency}:{pipeline.job_ids[-1]}"] if pipeline.job_ids else []),
             str(script),
         ]
+        pipeline.job_ids.append(_sbatch(command, index))
+
+
+def _sbatch(command: list[str], index: int) -> str:
+    """Submit one job; its id, or SubmitError in one line."""
+    try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
-        if done.returncode != 0:
-            raise SubmitError(f"sbatch failed for task_{index}: {done.stderr.strip()}")
-        pipeline.job_ids.append(done.stdout.strip().split(";")[0])
-    return pipeline
+    except FileNotFoundError:
+        raise SubmitError(
+            f"{command[0]} is not installed (no Slurm client on PATH); to start the local "
+            f"cluster: {START_DEMO_CLUSTER}"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise SubmitError(f"sbatch did not answer within 60 s for task_{index}") from None
+    if done.returncode != 0:
+        raise SubmitError(sbatch_problem(index, done.stderr))
+    return done.stdout.strip().split(";")[0]
+
+
+def _undo(pipeline: SubmittedPipeline, sbatch: str) -> None:
+    """A pipeline that could not be submitted whole: cancel what was, remove its directory."""
+    if pipeline.job_ids:
+        scancel = str(Path(sbatch).with_name("scancel")) if "/" in sbatch else "scancel"
+        subprocess.run([scancel, *pipeline.job_ids], capture_output=True, timeout=60, check=False)  # noqa: S603
+    shutil.rmtree(pipeline.experiment, ignore_errors=True)
