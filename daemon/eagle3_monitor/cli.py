@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from eagle3_monitor.report.status import Look
 
 SERVICE_ACCOUNT = "eagle3-monitor"  # systemd/eagle3-monitor.sysusers
+SERVICE_ACCOUNT = "eagle3-monitor"  # systemd/eagle3-monitor.sysusers
 EXIT_PASS = 0
 EXIT_FAILURE_FOUND = 1
 EXIT_UNUSABLE_INPUT = 2
@@ -527,12 +528,21 @@ def poll(once: bool, as_json: bool, config_file: Path | None) -> None:
 @click.option(
     "--skip-secrets", is_flag=True, help="Do not check that the Slack token or webhook is readable."
 )
+@click.option(
+    "--service-user",
+    default=SERVICE_ACCOUNT,
+    show_default=True,
+    help="Run as root, check that this account can read watch.experiment_roots.",
+)
 @config_option
 @one_line_errors
-def check_config(file: Path | None, skip_secrets: bool, config_file: Path | None) -> None:
+def check_config(
+    file: Path | None, skip_secrets: bool, service_user: str, config_file: Path | None
+) -> None:
     """Check a config file: the schema (every error at once, as file:line:column), its rules
     against their own samples, and that its secret references resolve (nothing is printed of
-    them). Exit status 0 fine, 2 errors."""
+    them); warn of experiment roots the service account cannot read. Exit status 0 fine (with
+    warnings), 2 errors."""
     from eagle3_monitor.rules.selftest import check_rule_samples  # noqa: PLC0415 - see LAZY
     from eagle3_monitor.slack.setup import make_transport  # noqa: PLC0415
 
@@ -555,6 +565,30 @@ def check_config(file: Path | None, skip_secrets: bool, config_file: Path | None
     click.echo(f"  database: {config.database_path()}")
     click.echo(f"  status socket: {config.socket_path()}")
     click.echo(f"  poll every {config.daemon.poll_interval_seconds:g}s with {config.slurm.backend}")
+    _check_roots(config, service_user)
+
+
+def _check_roots(config: MonitorConfig, account: str) -> None:
+    """Can the service read watch.experiment_roots? Checked as the service account when run as
+    root and it exists (else as whoever runs this): a warning per root, with what to do."""
+    import pwd  # noqa: PLC0415 - see LAZY
+
+    from eagle3_monitor.monitor.access import root_problems, root_problems_as  # noqa: PLC0415
+
+    roots = config.watch_settings().experiment_roots
+    if not roots:
+        click.echo("  experiment roots: none (logs are read wherever Slurm says)")
+        return
+    try:
+        pwd.getpwnam(account)
+        service = os.geteuid() == 0
+    except KeyError:
+        service = False
+    problems = root_problems_as(account, roots) if service else root_problems(roots)
+    who = account if service else "this account"
+    click.echo(f"  experiment roots: {len(roots)}, {len(roots) - len(problems)} readable by {who}")
+    for problem in problems:
+        click.echo(f"eagle3-monitor: warning: {visible(problem)}", err=True)
 
 
 @cli.command("notify-test")
@@ -705,6 +739,8 @@ def status(  # noqa: PLR0917 - click passes every option by name
     filters = {"user": user, "active": active, "failed": failed}
     request = {"command": "run", "id": run_id} if run_id else {"command": "runs", **filters}
     health, answer = ask_daemon(config_file, {"command": "status"}, request)
+    for problem in health.get("unreadable_roots") or []:  # the service cannot read them
+        click.echo(f"eagle3-monitor: warning: {visible(str(problem))}", err=True)
     for problem in health.get("unreadable_roots") or []:  # the service cannot read them
         click.echo(f"eagle3-monitor: warning: {visible(str(problem))}", err=True)
     if not health.get("ok"):

@@ -21,7 +21,7 @@ from typing import Protocol
 import structlog
 
 from eagle3_monitor.config import MonitorConfig
-from eagle3_monitor.monitor.access import ReadPolicy, policy_for
+from eagle3_monitor.monitor.access import ReadPolicy, policy_for, root_problems
 from eagle3_monitor.monitor.follow import follow_jobs
 from eagle3_monitor.monitor.poll import PollResult, poll_once, record_endings
 from eagle3_monitor.report.json_report import verdicts_of_document
@@ -176,6 +176,15 @@ class Daemon:
         backfill = self.config.watch.backfill_hours
         self.first_start = announcing_since(store, self.clock.time(), backfill)
         _log_first_start(self.first_start, backfill_hours)
+        self.check_roots()
+
+    def check_roots(self) -> None:
+        """Whether this process can read the experiment roots, for status and the log."""
+        problems = root_problems(self.config.watch_settings().experiment_roots)
+        if problems != self.health.unreadable_roots:
+            for problem in problems:
+                log.warning("an experiment root is not readable", problem=problem)
+        self.health.unreadable_roots = problems
 
     def _poll_now(self) -> None:
         """Status asked for a poll: it runs now, not at its next interval."""
@@ -207,6 +216,7 @@ class Daemon:
         old = self.backend
         self.settings, self.backend = config, backend
         self.reviewer.use_catalog(config.catalog)
+        self.check_roots()
         self.metrics.configure(config.config.metrics)
         self.sender = self._sender(notifier)
         if old is not backend:
@@ -478,5 +488,6 @@ class Daemon:
         with self.store.lock:
             forgotten = self.store.forget_positions_of_ended_jobs()
             self.store.checkpoint()
+        self.check_roots()  # a root made readable (or not) since
         log.debug("housekeeping", positions_forgotten=forgotten)
         return False
