@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from eagle3_monitor.report.status import Look
 
 SERVICE_ACCOUNT = "eagle3-monitor"  # systemd/eagle3-monitor.sysusers
-SERVICE_ACCOUNT = "eagle3-monitor"  # systemd/eagle3-monitor.sysusers
 EXIT_PASS = 0
 EXIT_FAILURE_FOUND = 1
 EXIT_UNUSABLE_INPUT = 2
@@ -739,8 +738,6 @@ def status(  # noqa: PLR0917 - click passes every option by name
     filters = {"user": user, "active": active, "failed": failed}
     request = {"command": "run", "id": run_id} if run_id else {"command": "runs", **filters}
     health, answer = ask_daemon(config_file, {"command": "status"}, request)
-    for problem in health.get("unreadable_roots") or []:  # the service cannot read them
-        click.echo(f"eagle3-monitor: warning: {visible(str(problem))}", err=True)
     for problem in health.get("unreadable_roots") or []:  # the service cannot read them
         click.echo(f"eagle3-monitor: warning: {visible(str(problem))}", err=True)
     if not health.get("ok"):
