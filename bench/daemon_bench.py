@@ -249,7 +249,8 @@ def running_daemon(scratch: Path, name: str, rows_text: str = "") -> Iterator[Da
         "slurm": {"sacct": str(sacct), "scontrol": str(scontrol)},
         "state": {"database": str(directory / "state.db")},
         "status": {"socket": str(directory / "status.sock")},
-        "watch": {"experiment_roots": [str(scratch / "experiments")]},
+        # the runs ended before the start: announced as before this release (a backfill)
+        "watch": {"experiment_roots": [str(scratch / "experiments")], "backfill_hours": 2},
         "slack": {"mode": "console", "pace_seconds": 0},
         "daemon": {"shutdown_timeout_seconds": 10, "log_level": "warning"},
     }

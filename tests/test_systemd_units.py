@@ -119,3 +119,29 @@ def test_a_bad_configuration_does_not_restart_in_a_loop() -> None:
     assert found["RestartPreventExitStatus"] == ["2"]  # `run` exits 2 on a bad config
     assert found["ProtectProc"] == ["invisible"]
     assert "PrivateUsers" not in found  # the owner checks need real uids (see the unit)
+
+
+def test_the_units_documentation_exists_after_pip_install(tmp_path: Path) -> None:
+    """Documentation= names files under the venv /opt/eagle3-monitor that `pip install .`
+    puts there (share/doc/eagle3-monitor, pyproject's data-files)."""
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
+                    str(wheels), str(REPO)], check=True, timeout=300, capture_output=True)  # fmt: skip
+    [wheel] = wheels.glob("eagle3_monitor-*.whl")
+    prefix = tmp_path / "opt" / "eagle3-monitor"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-warn-script-location", "--prefix", str(prefix), str(wheel)],
+                   check=True, timeout=300, capture_output=True)  # fmt: skip
+    documentation = [
+        url for value in directives(SYSTEM_UNIT)["Documentation"] for url in value.split()
+    ]
+
+    assert documentation, "the unit names its documentation"
+    for url in documentation:
+        assert url.startswith("file:///opt/eagle3-monitor/"), url
+        installed = prefix / url.removeprefix("file:///opt/eagle3-monitor/")
+        assert installed.is_file(), f"{url}: not installed by pip"
+    assert (
+        "## Letting the service read users' experiment directories"
+        in (prefix / "share" / "doc" / "eagle3-monitor" / "deploy.md").read_text()
+    )
