@@ -123,14 +123,16 @@ def test_a_bad_configuration_does_not_restart_in_a_loop() -> None:
 
 def test_the_units_documentation_exists_after_pip_install(tmp_path: Path) -> None:
     """Documentation= names files under the venv /opt/eagle3-monitor that `pip install .`
-    puts there (share/doc/eagle3-monitor, pyproject's data-files)."""
+    puts there (share/doc/eagle3-monitor, pyproject's data-files). --ignore-installed: pip
+    would otherwise uninstall this checkout's own editable install first."""
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
                     str(wheels), str(REPO)], check=True, timeout=300, capture_output=True)  # fmt: skip
     [wheel] = wheels.glob("eagle3_monitor-*.whl")
     prefix = tmp_path / "opt" / "eagle3-monitor"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-warn-script-location", "--prefix", str(prefix), str(wheel)],
+                    "--no-warn-script-location", "--ignore-installed", "--prefix", str(prefix),
+                    str(wheel)],
                    check=True, timeout=300, capture_output=True)  # fmt: skip
     documentation = [
         url for value in directives(SYSTEM_UNIT)["Documentation"] for url in value.split()
