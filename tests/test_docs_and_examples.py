@@ -17,7 +17,7 @@ def test_docs_categories_page_is_generated_from_the_catalog(catalog: Catalog) ->
     committed = (REPO / "docs" / "categories.md").read_text()
 
     assert committed == categories_markdown(catalog), (
-        "run: eagle3-monitor rules docs > docs/categories.md"
+        "run: eagle3-monitor rules docs -o docs/categories.md"
     )
 
 

@@ -920,14 +920,28 @@ def rules_list(config_file: Path | None) -> None:
 
 
 @rules.command("docs")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the page here instead of stdout (the repository's: docs/categories.md).",
+)
 @config_option
 @one_line_errors
-def rules_docs(config_file: Path | None) -> None:
-    """Print docs/categories.md: every category, its meaning, its rules and example lines."""
+def rules_docs(output: Path | None, config_file: Path | None) -> None:
+    """The category page (every category, its meaning, its rules and example lines) as
+    Markdown, generated from the rule catalog: printed, or written to a file with -o;
+    `eagle3-monitor rules docs -o docs/categories.md` regenerates the repository's."""
     from eagle3_monitor.rules.docs import categories_markdown  # noqa: PLC0415 - see LAZY
 
     _, catalog = load_config_and_catalog(config_path_from(config_file))
-    click.echo(categories_markdown(catalog), nl=False)
+    page = categories_markdown(catalog)
+    if output is None:
+        click.echo(page, nl=False)
+        return
+    write_output(output, page)
+    click.echo(f"wrote {output}", err=True)
 
 
 def main() -> None:
