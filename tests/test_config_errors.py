@@ -475,3 +475,25 @@ def test_a_misspelt_rule_field_and_choice_name_what_was_meant(tmp_path: Path) ->
         "'termination', 'exception', 'benign', 'success', 'done', 'exit', 'metric', 'role', "
         "'frame'; did you mean 'metric'?",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "slack: !!python/object x\n",
+            "1:8: the tag '!!python/object' is not allowed here: remove it (a config holds "
+            "plain values)",
+        ),
+        ("watch:\n  lookback_hours: !!int x\n", "2:19: 'x' is not a valid !!int: fix the value "
+         "or remove the tag"),
+        ("[a, b]: x\n", "1:1: a key must be a plain word, not a list or a mapping: write it as "
+         "`name: value`"),
+    ],
+    ids=["python-tag", "bad-int-tag", "list-as-key"],
+)  # fmt: skip
+def test_values_yaml_cannot_read_are_one_line_errors(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_located(text, "config.yaml")
+
+    assert str(raised.value) == f"config.yaml:{message}"

@@ -120,8 +120,11 @@ def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, loader
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                line = key_node.start_mark.line + 1
-                raise ConfigError(f"{source}:{line}: mapping keys must be plain strings")
+                line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                raise ConfigError(
+                    f"{source}:{line}:{column}: a key must be a plain word, not a list or a "
+                    "mapping: write it as `name: value`"
+                )
             key = key_node.value
             mark = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if str(key) in result:
@@ -138,6 +141,14 @@ def _construct(node: yaml.Node, path: KeyPath, document: LocatedDocument, loader
     document.scalars[path] = str(node.value)
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
         line, column = positions[path]
-        raise ConfigError(f"{source}:{line}:{column}: {error}") from None
+        raise ConfigError(f"{source}:{line}:{column}: {_unusable_scalar(node)}") from None
+
+
+def _unusable_scalar(node: yaml.Node) -> str:
+    """Why a tagged value (`!!python/object x`, `!!int x`) cannot be read, in plain words."""
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    if tag.startswith("!!") and tag[2:] in {"int", "float", "bool", "null", "timestamp", "str"}:
+        return f"{str(node.value)!r} is not a valid {tag}: fix the value or remove the tag"
+    return f"the tag {tag!r} is not allowed here: remove it (a config holds plain values)"
