@@ -1,7 +1,7 @@
 """The status socket: a Unix stream socket speaking JSON lines. One request per connection
-(`{"command": "status"}`, `runs`, `run <id>`, `job <id>`, `poll`), bounded in size (4 KiB),
-JSON depth, time (2 s to send it) and number (256 connections, 64 queued requests, 4 worker
-threads): a burst of thousands of connections or hundreds of slow clients never stops a
+(`{"command": "status"}`, `runs`, `run <id>`, `job <id>`, `poll`, `history`), bounded in size
+(4 KiB), JSON depth, time (2 s to send it) and number (256 connections, 64 queued requests, 4
+worker threads): a burst of thousands of connections or hundreds of slow clients never stops a
 `status` call from being answered. The peer's uid/gid (SO_PEERCRED) must be root, the daemon's
 own user or a member of its group, or allowed by the config."""
 
