@@ -193,10 +193,17 @@ def shifted(record: JobRecord, by: timedelta) -> JobRecord:
 
 
 def run_of_pipeline(
-    root: Path, number: int, oom_line: str | None, *, after: timedelta, nodes: int = 1
+    root: Path,
+    number: int,
+    oom_line: str | None,
+    *,
+    after: timedelta,
+    nodes: int = 1,
+    job_base: str = "Qwen3-8B_EAGLE3_offline",
 ) -> list[JobRecord]:
-    """Run `number` of the pipeline (its own experiment and job ids), `after` the first: task_1
-    dies of `oom_line`, or passes when it is None (its batch script asking for `nodes`)."""
+    """Run `number` of the pipeline `job_base` (its own experiment and job ids), `after` the
+    first: task_1 dies of `oom_line`, or passes when it is None (its batch script asking for
+    `nodes`)."""
     if oom_line is None:
         plans = healthy_plan()
     else:
@@ -204,8 +211,8 @@ def run_of_pipeline(
         plans = plan_failing_at(1, failed)
     first_job_id = 418200 + 100 * number
     experiment = write_experiment(root / f"run{number}", plans, epoch=1764115200 + number * 3600,
-                                  first_job_id=first_job_id)  # fmt: skip
-    script = experiment / "Qwen3-8B_EAGLE3_offline_1_sbatch.sh"
+                                  first_job_id=first_job_id, job_base=job_base)  # fmt: skip
+    script = experiment / f"{job_base}_1_sbatch.sh"
     script.write_text(script.read_text().replace("--nodes=1", f"--nodes={nodes}"))
     states = [JobState.COMPLETED] * 4
     if oom_line is not None:
@@ -213,7 +220,7 @@ def run_of_pipeline(
     jobs = []
     for index, state in enumerate(states):
         never_ran = oom_line is not None and index > 1
-        job = pipeline_job(experiment, index, state, first_job_id=first_job_id,
+        job = pipeline_job(experiment, index, state, first_job_id=first_job_id, job_base=job_base,
                            exit_code=int(state is JobState.FAILED), started=not never_ran,
                            reason="DependencyNeverSatisfied" if never_ran else "None")  # fmt: skip
         jobs.append(job if never_ran else shifted(job, after))
@@ -307,3 +314,21 @@ def test_a_restart_that_reviews_again_keeps_one_failure_per_job(
     assert not monitor.store.record_failure(replace(again, seen_at="2030-01-01T00:00:00+00:00"))
     monitor.settle()
     assert monitor.store.failures_since("2000-01-01") == failures
+
+
+def test_the_same_cause_on_another_pipeline_is_a_weaker_hint_not_a_repeat(
+    tmp_path: Path, monitor: InProcessDaemon, slack: SlackTestServer
+) -> None:
+    run_and_settle(monitor, run_of_pipeline(tmp_path, 0, OOM_LINES[0], after=timedelta(0)))
+    other = "Llama-3.3-70B_EAGLE3_offline"
+    jobs = run_of_pipeline(tmp_path, 1, OOM_LINES[1], after=timedelta(hours=1), job_base=other)
+    run_and_settle(monitor, jobs)
+
+    reply = failure_replies(slack)[-1]
+    assert "Seen before on this pipeline" not in reply
+    assert (
+        "_The same cause on other pipelines:_ once in the last 30 days; latest on "
+        "`Qwen3-8B_EAGLE3_offline`: 2026-11-26 01:20 UTC · `cicd_1764115200` task_1 (job 418201)"
+        f" · <https://test.slack.com/archives/{CHANNEL}/p{reply_ts(slack, 0).replace('.', '')}"
+    ) in reply
+    assert "(seen" not in failure_messages(slack)[-1].text  # the fallback counts this pipeline
