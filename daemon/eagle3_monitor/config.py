@@ -170,8 +170,7 @@ class SlurmSection(Section):
         gt=0,
         le=3600,
         description=(
-            "Every Slurm call is killed after this long (a hung slurmdbd makes sacct wait "
-            "for minutes)."
+            "Every Slurm call is killed after this long (a hung slurmdbd makes sacct wait 45 s)."
         ),
     )
     clusters: list[str] = Field(
