@@ -17,6 +17,7 @@ from eagle3_monitor.review.fingerprint import fingerprint, normalise
 from eagle3_monitor.review.memory import FailureMemory, LaterPass, Occurrence
 from eagle3_monitor.review.model import Evidence, RootCause
 from eagle3_monitor.rules import Catalog
+from eagle3_monitor.service.memory import Recall
 from eagle3_monitor.simulate.experiment import (
     TaskPlan,
     healthy_plan,
@@ -332,3 +333,23 @@ def test_the_same_cause_on_another_pipeline_is_a_weaker_hint_not_a_repeat(
         f" · <https://test.slack.com/archives/{CHANNEL}/p{reply_ts(slack, 0).replace('.', '')}"
     ) in reply
     assert "(seen" not in failure_messages(slack)[-1].text  # the fallback counts this pipeline
+
+
+def test_a_failing_memory_lookup_costs_the_reply_its_memory_not_the_reply(
+    tmp_path: Path,
+    monitor: InProcessDaemon,
+    slack: SlackTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run_and_settle(monitor, run_of_pipeline(tmp_path, 0, OOM_LINES[0], after=timedelta(0)))
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the lookup has a bug")
+
+    monkeypatch.setattr(Recall, "review", broken)
+    run_and_settle(monitor, run_of_pipeline(tmp_path, 1, OOM_LINES[1], after=timedelta(hours=1)))
+
+    second = failure_replies(slack)[-1]
+    assert second.startswith(":x: *task_1* (dump) *fail*: `gpu_oom`")
+    assert "Seen before" not in second
+    assert len(monitor.store.failures_since("2000-01-01")) == 1  # this one was not kept

@@ -5,6 +5,7 @@ pinned. The database is made by the daemon in-process (real SQLite) from simulat
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,10 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from eagle3_monitor.errors import MonitorError
 from eagle3_monitor.report.history import history_to_text, since_moment
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service.status_socket import AccessPolicy, StatusSocket
 from eagle3_monitor.slurm.model import JobRecord
+from eagle3_monitor.state.schema import MIGRATIONS
+from eagle3_monitor.state.store import Store, read_only_snapshot
 from tests.cli_runner import run_cli
 from tests.daemon_harness import InProcessDaemon, in_process_daemon
 from tests.test_failure_memory import OOM_LINES, run_of_pipeline
@@ -214,3 +218,18 @@ def test_history_text_makes_hostile_names_inert() -> None:
 
     assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
     assert "cicd_\\x9b1 task_1 job 7" in text
+
+
+def test_a_database_older_than_this_version_is_refused_not_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA user_version = 6")
+
+    with (
+        pytest.raises(MonitorError, match="schema version 6 is older"),
+        read_only_snapshot(path, need_version=len(MIGRATIONS)),
+    ):
+        pass
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 6
