@@ -270,3 +270,16 @@ def test_a_long_cause_is_cut_to_the_width_counting_wide_characters() -> None:
 
     row = next(line for line in text.splitlines() if line.startswith("  task_1"))
     assert row.endswith("…") and width(row) <= 80
+
+
+def test_the_health_line_says_when_no_poll_ran_yet_and_when_polls_fail() -> None:
+    fresh = {**HEALTH, "last_poll": None, "last_poll_ok": None}
+    failing = {**HEALTH, "last_poll_ok": False, "last_poll_error": "sacct timed out after 60s"}
+
+    first = status_to_text(fresh, {"runs": []}, now=NOW.timestamp()).splitlines()[0]
+    plain = status_to_text(failing, {"runs": []}, now=NOW.timestamp()).splitlines()[0]
+    coloured = status_to_text(failing, {"runs": []}, Look(colour=True), now=NOW.timestamp())
+
+    assert first == "eagle3-monitor 0.1.0 up 2h03m; no poll yet; sacct errors 0; outbox 0"
+    assert "; last poll 4s ago: FAILING (sacct timed out after 60s);" in plain
+    assert f"{ESC}31mFAILING (sacct timed out after 60s){ESC}0m" in coloured

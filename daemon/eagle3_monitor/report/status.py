@@ -91,19 +91,23 @@ def duration(seconds: float | None) -> str:
 
 
 def _health_line(health: dict[str, Any], look: Look, now: float) -> str:
-    last = health.get("last_poll")
-    ago = f"{duration(now - float(last))} ago" if last else "never"
-    if health.get("last_poll_ok") or health.get("last_poll_ok") is None:
-        poll = "ok" if health.get("last_poll_ok") else "none yet"
-    else:
-        poll = _paint(f"FAILING ({health.get('last_poll_error')})", _RED, look)
     up = duration(health.get("uptime_seconds"))
     line = (
-        f"eagle3-monitor {health.get('version')} up {up}; last poll {ago}: {poll}; "
+        f"eagle3-monitor {health.get('version')} up {up}; {_poll_words(health, look, now)}; "
         f"sacct errors {health.get('sacct_errors')}; outbox {health.get('outbox_depth')}"
     )
     slack = _slack_words(health.get("slack") or {}, now)
     return line + (_paint(slack, _RED, look) if slack else "")
+
+
+def _poll_words(health: dict[str, Any], look: Look, now: float) -> str:
+    last = health.get("last_poll")
+    if not last:
+        return "no poll yet"
+    ago = f"last poll {duration(now - float(last))} ago"
+    if health.get("last_poll_ok") is False:
+        return f"{ago}: " + _paint(f"FAILING ({health.get('last_poll_error')})", _RED, look)
+    return f"{ago}: ok"
 
 
 def _slack_words(slack: dict[str, Any], now: float) -> str:
