@@ -102,3 +102,22 @@ def test_tasks_that_never_ran_say_why_instead_of_no_logs_yet(tmp_path: Path) -> 
     assert line_of(text, "task_3").endswith("final cancelled before start")
     assert "exit" not in line_of(text, "task_2") and "no logs yet" not in text
     assert "FAILED         exit 1" in line_of(text, "task_1")
+
+
+def test_a_job_cancelled_while_it_waited_on_its_dependency_says_so(tmp_path: Path) -> None:
+    """What sacct 22.05 keeps of a job Slurm cancelled for a failed afterok (its pending
+    reason, `Dependency`; tests/integration/test_slurm_states.py)."""
+    plans = healthy_plan()[:2]
+    plans[0] = TaskPlan(Role.SYNTHESIS, task_log="RANK 0 GPU count: 8\n", exit_code=1)
+    plans[1].ran = False
+    result, store = polled(
+        tmp_path,
+        plans,
+        (JobState.FAILED, {"exit_code": 1}),
+        (JobState.CANCELLED, {"started": False, "reason": "Dependency"}),
+    )
+
+    text = poll_to_text(result, store)
+    assert line_of(text, "task_1").endswith(
+        "final cancelled before start while waiting on a dependency"
+    )

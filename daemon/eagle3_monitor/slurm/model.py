@@ -220,8 +220,9 @@ class SlurmView:
             return None
         if self.reason == NEVER_SATISFIED:
             return "never ran (dependency never satisfied)"
-        if self.state is JobState.CANCELLED:
-            return "cancelled before start"
+        if self.state is JobState.CANCELLED:  # by a user, or by Slurm for a failed dependency
+            waiting = " while waiting on a dependency" if self.reason == "Dependency" else ""
+            return f"cancelled before start{waiting}"
         return f"never ran ({self.state})"
 
     @property
