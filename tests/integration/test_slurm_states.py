@@ -127,6 +127,8 @@ def test_poll_dependency_never_satisfied(
     # sacct 22.05 keeps the pending reason; 25.11's accounting says "None" for it
     assert jobs[1].reason == ("Dependency" if cluster.version == "22.05" else "None")
     assert jobs[1].log_paths == []  # it never ran
+    waiting = " while waiting on a dependency" if cluster.version == "22.05" else ""
+    assert jobs[1].slurm_view().never_ran == f"cancelled before start{waiting}"  # poll, status
 
 
 def test_poll_node_failure(
@@ -223,6 +225,7 @@ def test_poll_out_of_memory_in_the_cgroup_variant(
 
     stored = job(store, job_id)
     assert stored.state == "OUT_OF_MEMORY"
+    assert (stored.exit_code, stored.signal, stored.exit_status) == (0, 125, 137)  # as review
     # 22.05: "Detected 1 oom-kill event(s)"; 25.11: "Detected 1 oom_kill event"
     assert re.search(r"Detected 1 oom[-_]kill event", Path(stored.log_paths[0]).read_text())
 
