@@ -10,8 +10,8 @@ stand-in's own CPU is shown apart, as a real sacct's would be slurmdbd's work). 
 - steady state, every row returned (the third poll): the stand-in ignores the window and
   answers the window query with all rows (the by-id query for the unfinished jobs lists those
   asked for, with each job's batch and extern steps, as sacct does). The worst case, on
-  purpose: the targets apply to it. It writes one database row (the watermark), which the
-  bench checks;
+  purpose: the targets apply to it. It writes nothing to the database (a poll that records
+  nothing moves the watermark every 5 minutes only), which the bench checks;
 - one job changed: the same, after one running job completed (exactly one change recorded);
 - first poll after a restart: a new store object and backend on the same database (the poll's
   memory empty): every row compared with the database, nothing written;
@@ -208,7 +208,7 @@ def measure(count: int) -> list[Row]:
         writes = every_row.store.connection.total_changes
         steady, _ = every_row.poll("steady, every row", count)
         writes = every_row.store.connection.total_changes - writes
-        assert second.changes == 0 and steady.changes == 0 and writes == 1, (steady, writes)
+        assert second.changes == 0 and steady.changes == 0 and writes == 0, (steady, writes)
         running = next(job for job in jobs if job["State"] == "RUNNING")
         running.update(
             State="COMPLETED", End=datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S")
@@ -227,7 +227,7 @@ def measure(count: int) -> list[Row]:
         assert honoured.changes == 0, honoured
         window.close()
         measured += [first, second, steady, changed, restart, honoured]
-    print(f"    ({writes} database row written by a steady poll: the watermark)")
+    print(f"    ({writes} database rows written by a steady poll)")
     return measured
 
 

@@ -16,6 +16,7 @@ import pytest
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service.daemon import SystemClock
 from eagle3_monitor.service.runtime import Service
+from eagle3_monitor.service.status import Health, StatusService
 from eagle3_monitor.slack.messages import Message
 from eagle3_monitor.slack.outbox import Event, Notification, Outbox, Sender
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState
@@ -162,3 +163,26 @@ def test_idle_cycles_wait_to_be_woken_and_a_new_row_is_sent_at_once(
         service.stop_event.set()
         runner.join(timeout=30)
     assert not runner.is_alive()
+
+
+def test_the_systemd_status_line_counts_again_only_after_the_store_wrote(store: Store) -> None:
+    status = StatusService(store, Health(), request_poll=lambda: None)
+    first = status.summary()
+
+    reads = statements_during(store, status.summary)  # the writer connection: untouched
+    opened: list[object] = []
+    real_read = store.read
+
+    def counted_read() -> object:
+        opened.append(1)
+        return real_read()
+
+    store.read = counted_read  # type: ignore[method-assign,assignment]
+    again = status.summary()
+    Outbox(store).add(Notification.parent(1), CHANNEL, Message("parent 1"))
+    after_write = status.summary()
+
+    assert reads == [] and again == first
+    assert len(opened) == 1  # counted once more, after the write, not for the unchanged one
+    assert first.startswith("1 runs;") and "outbox 0" in first
+    assert "outbox 1" in after_write

@@ -327,3 +327,39 @@ def test_a_memory_of_its_own_compares_with_the_database(tmp_path: Path, sacct: S
 
     assert fresh.jobs_examined == 2 and fresh.transitions == []  # the final job: one read
     assert daemon.writes == []
+
+
+def test_a_poll_that_records_nothing_moves_the_watermark_only_once_it_has_aged(
+    tmp_path: Path, sacct: Sacct
+) -> None:
+    daemon = Daemon(tmp_path / "s.db", sacct)
+    daemon.poll(NOW)
+    first_mark = daemon.store.watermark(poll_module.WATERMARK)
+    changes = daemon.store.version()
+
+    daemon.poll(NOW + timedelta(minutes=1))
+    daemon.poll(NOW + poll_module.WATERMARK_REFRESH - timedelta(seconds=1))
+    unchanged = daemon.store.version()
+    mark_before = daemon.store.watermark(poll_module.WATERMARK)
+    daemon.poll(NOW + poll_module.WATERMARK_REFRESH)
+
+    assert unchanged == changes  # nothing written at all, not even the watermark
+    assert mark_before == first_mark
+    assert daemon.store.version() == changes + 1  # the aged watermark, and only it
+    assert (
+        daemon.store.watermark(poll_module.WATERMARK)
+        == (NOW + poll_module.WATERMARK_REFRESH).isoformat()
+    )
+
+
+def test_a_poll_that_records_a_change_moves_the_watermark_with_it(
+    tmp_path: Path, sacct: Sacct
+) -> None:
+    daemon = Daemon(tmp_path / "s.db", sacct)
+    daemon.poll(NOW)
+    sacct.end("11", "FAILED", NOW + timedelta(seconds=30), exit_code="1:0")
+
+    result = daemon.poll(NOW + timedelta(minutes=1))
+
+    assert [t.job.job_id for t in result.transitions] == ["11"]
+    assert daemon.store.watermark(poll_module.WATERMARK) == (NOW + timedelta(minutes=1)).isoformat()

@@ -52,6 +52,9 @@ from eagle3_monitor.state.store import (
 from eagle3_monitor.vocabulary import ROLE_BY_TASK_INDEX
 
 WATERMARK = "sacct-discovery"
+# A poll that finds nothing to record moves the watermark only this often: an idle daemon's
+# poll writes nothing, and the window it asks for stays within this plus the overlap.
+WATERMARK_REFRESH = timedelta(minutes=5)
 RUN_GROUPING_WINDOW = timedelta(hours=12)
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -167,13 +170,18 @@ def poll_once(
         changed = _changed(answer, pattern, live, memory, following, result)
         planned = _plans(store, changed, live or {}, settings, following)
         result.jobs_examined = len(changed)
-        with store.transaction():
-            result.transitions = _Writer(store, now_iso()).record(planned)
-            store.set_watermark(WATERMARK, started.isoformat())
+        if planned or _watermark_due(mark, started):
+            with store.transaction():
+                result.transitions = _Writer(store, now_iso()).record(planned)
+                store.set_watermark(WATERMARK, started.isoformat())
         _remember(planned, following)
         memory.final, memory.seen = following.final, following.seen
     result.finished = datetime.now(UTC)
     return result
+
+
+def _watermark_due(mark: str | None, now: datetime) -> bool:
+    return mark is None or now - datetime.fromisoformat(mark) >= WATERMARK_REFRESH
 
 
 def record_endings(

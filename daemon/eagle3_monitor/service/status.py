@@ -55,6 +55,7 @@ class StatusService:
         self.health = health
         self.request_poll = request_poll
         self.clock = clock
+        self._counted: tuple[int, int, int] | None = None  # (store version, runs, outbox depth)
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """One request, one answer; `ok: false` with an `error` for anything it cannot do."""
@@ -112,9 +113,7 @@ class StatusService:
             if health.last_poll_ok is None
             else ("poll ok" if health.last_poll_ok else "sacct failing")
         )
-        with self.store.read() as snapshot:
-            depth = Outbox(snapshot).depth()
-            runs = snapshot.run_count()
+        runs, depth = self._counts()
         if health.slack_blocked:
             slack = f"slack blocked: {health.slack_blocked}"
         elif health.slack_failing_since is not None:
@@ -122,6 +121,15 @@ class StatusService:
         else:
             slack = f"outbox {depth}"
         return f"{runs} runs; {poll}; {slack}"
+
+    def _counts(self) -> tuple[int, int]:
+        """The runs and the outbox depth, counted again only after the store has written
+        (systemd's STATUS= asks every 10 s; an idle daemon's store does not change)."""
+        version = self.store.version()
+        if self._counted is None or self._counted[0] != version:
+            with self.store.read() as snapshot:
+                self._counted = (version, snapshot.run_count(), Outbox(snapshot).depth())
+        return self._counted[1], self._counted[2]
 
     def history(self, request: dict[str, Any]) -> dict[str, Any]:
         """`history`: the failures kept since `since` (7d, 2026-11-01; default 30 days), of one

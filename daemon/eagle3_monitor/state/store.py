@@ -446,6 +446,12 @@ class Store(_Queries):
         with self.lock:
             self.connection.close()
 
+    def version(self) -> int:
+        """Changes written through this store since it was opened: equal numbers, same data
+        (this process is the only writer)."""
+        with self.lock:
+            return self.connection.total_changes
+
     @contextmanager
     def read(self) -> Iterator[Snapshot]:
         """A read-only snapshot on a connection of its own: never waits for the writer."""
