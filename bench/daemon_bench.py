@@ -12,11 +12,13 @@ socket stands in for systemd's NOTIFY_SOCKET, so the daemon does its systemd wor
    worker still alive, and again once the worker has been retired.
 3. Idle CPU with 1,000 runs stored: a second daemon on a new database is given 1,000 ended
    runs (the 20 real ones and 980 whose directories are gone); once it has reviewed and
-   announced them all, its utime+stime (/proc/PID/stat, plus any live worker's) over a 60 s
-   window, scaled to 5 minutes, and its RSS then (after it sent those runs' 7,000 messages).
+   announced them all, the time the scheduler ran its threads (/proc/PID/task/*/schedstat,
+   plus any live worker's; utime+stime is printed too, but it is sampled per clock tick) over
+   a 120 s window, scaled to 5 minutes, and its RSS then (after it sent those runs' 7,000
+   messages).
    The stand-in tools' own CPU is shown but not counted: a real sacct's cost is Slurm's.
 
-    python bench/daemon_bench.py [--window 60]
+    python bench/daemon_bench.py [--window 120]
 """
 
 from __future__ import annotations
@@ -352,6 +354,19 @@ def cpu_ticks(pid: int) -> tuple[int, int]:
     return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
+def on_cpu_seconds(pid: int) -> float:
+    """The time the scheduler ran the process's threads (the first field of each thread's
+    /proc schedstat, in ns): exact, where utime+stime is sampled once per clock tick and so
+    counts a 1 ms wake-up that meets a tick as 10 ms, and one that does not as nothing."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
+
+
 def workers(pid: int) -> list[int]:
     """Live descendants that are not the stand-in Slurm tools."""
     return [child for child in descendants(pid) if "sacct" not in command_of(child)
@@ -416,25 +431,28 @@ def cpu_phase(scratch: Path, real: list[Experiment], window: float) -> list[Row]
         print(f"{runs} runs stored, reviewed and announced in {time.monotonic() - started:.0f} s")
         time.sleep(15)  # the last cycles finish
         pid = daemon.process.pid
-        before = cpu_ticks(pid)
-        before_workers = {child: cpu_ticks(child)[0] for child in workers(pid)}
+        before, before_exact = cpu_ticks(pid), on_cpu_seconds(pid)
+        before_workers = {child: on_cpu_seconds(child) for child in workers(pid)}
         time.sleep(window)
-        after = cpu_ticks(pid)
-        after_workers = {child: cpu_ticks(child)[0] for child in workers(pid)}
+        after, after_exact = cpu_ticks(pid), on_cpu_seconds(pid)
+        after_workers = {child: on_cpu_seconds(child) for child in workers(pid)}
         stored_rss = rss_mb(pid)
-    worker_ticks = sum(ticks - before_workers.get(child, 0)
-                       for child, ticks in after_workers.items())  # fmt: skip
-    own = (after[0] - before[0] + worker_ticks) / TICK
+    worker_seconds = sum(seconds - before_workers.get(child, 0)
+                         for child, seconds in after_workers.items())  # fmt: skip
+    own = after_exact - before_exact + worker_seconds
+    sampled = (after[0] - before[0]) / TICK
     tools = (after[1] - before[1]) / TICK
     per_five = own * 300 / window
-    print(f"idle CPU over {window:g} s with {runs} runs stored: {own:.2f} s (workers "
-          f"{worker_ticks / TICK:.2f} s) -> {per_five:.2f} s per 5 minutes (scaled from the "
-          f"{window:g} s window); stand-in sacct/scontrol: {tools:.2f} s, not counted")  # fmt: skip
+    print(f"idle CPU over {window:g} s with {runs} runs stored: {own:.3f} s on CPU (workers "
+          f"{worker_seconds:.3f} s; utime+stime, sampled per tick: {sampled:.2f} s) -> "
+          f"{per_five:.2f} s per 5 minutes (scaled from the {window:g} s window); stand-in "
+          f"sacct/scontrol: {tools:.2f} s, not counted")  # fmt: skip
     print(f"daemon RSS idle with {runs} runs stored: {stored_rss:.1f} MB")
     return [Row(f"idle CPU with {runs} runs stored (measured {window:g} s, scaled)",
                 f"{per_five:.2f} s per 5 min", f"<= {CPU_TARGET_SECONDS:g} s per 5 min",
                 per_five <= CPU_TARGET_SECONDS),
-            _rss_row(f"daemon RSS idle with {runs} runs stored", stored_rss)]  # fmt: skip
+            Row(f"daemon RSS idle with {runs} runs stored", f"{stored_rss:.1f} MB",
+                "reported (the RSS target is for idle and after 20 reviews)", True)]  # fmt: skip
 
 
 def report(rows: list[Row]) -> None:
@@ -455,7 +473,7 @@ def report(rows: list[Row]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--window", type=float, default=60.0, help="idle CPU window, seconds")
+    parser.add_argument("--window", type=float, default=120.0, help="idle CPU window, seconds")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="e3d", dir="/tmp") as name:
         scratch = Path(name)
