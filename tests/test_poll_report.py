@@ -18,7 +18,7 @@ from eagle3_monitor.report.poll import poll_to_json, poll_to_text
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service.run_review import review_run
 from eagle3_monitor.simulate.experiment import TaskPlan, healthy_plan, write_experiment
-from eagle3_monitor.slurm.model import JobState, exit_status
+from eagle3_monitor.slurm.model import JobState, SlurmView, exit_status
 from eagle3_monitor.slurm.sacct import parse_exit_code
 from eagle3_monitor.state.store import Store
 from eagle3_monitor.vocabulary import Role
@@ -121,3 +121,13 @@ def test_a_job_cancelled_while_it_waited_on_its_dependency_says_so(tmp_path: Pat
     assert line_of(text, "task_1").endswith(
         "final cancelled before start while waiting on a dependency"
     )
+
+
+def test_a_job_cancelled_on_its_dependency_never_ran_even_when_slurm_gave_it_a_start() -> None:
+    """Slurm 22.05 may record Start (= End) for a job it cancelled while it still waited on a
+    failed afterok; seen on the real cluster (tests/integration/test_slurm_states.py)."""
+    cancelled = SlurmView(JobState.CANCELLED, True, True, 0, "Dependency", "CANCELLED", "64")
+    ran_then_cancelled = SlurmView(JobState.CANCELLED, True, True, 0, "None", "CANCELLED", "65")
+
+    assert cancelled.never_ran == "cancelled before start while waiting on a dependency"
+    assert ran_then_cancelled.never_ran is None

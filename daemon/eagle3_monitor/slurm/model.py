@@ -216,13 +216,17 @@ class SlurmView:
     def never_ran(self) -> str | None:
         """Why a job that ended never started, in words; None while it may still start and
         once it has run."""
-        if self.started or not self.final:
+        if not self.final:
             return None
         if self.reason == NEVER_SATISFIED:
             return "never ran (dependency never satisfied)"
+        # Slurm may record a Start (= its End) for a job cancelled while it waited on a
+        # dependency: the reason it was still pending for says it never ran
+        waiting = self.state is JobState.CANCELLED and self.reason == "Dependency"
+        if self.started and not waiting:
+            return None
         if self.state is JobState.CANCELLED:  # by a user, or by Slurm for a failed dependency
-            waiting = " while waiting on a dependency" if self.reason == "Dependency" else ""
-            return f"cancelled before start{waiting}"
+            return f"cancelled before start{' while waiting on a dependency' if waiting else ''}"
         return f"never ran ({self.state})"
 
     @property
