@@ -43,11 +43,14 @@ HOUSEKEEPING_SECONDS = 600.0
 # Every poll and every end a log announces wake the review at once; this check only finds
 # retries that came due and retires idle review workers, so it need not run often.
 REVIEW_CHECK_SECONDS = 5.0
-STATUS_SECONDS = 10.0  # systemd's STATUS= line (it counts the runs: not every second)
+# On a login node's VM a thread that wakes from a sleep costs milliseconds of CPU however little
+# it does (its memory went cold: bench/daemon_bench.py), so an idle daemon wakes as few threads
+# as it can: the poll's, and these rare ones.
+STATUS_SECONDS = 60.0  # systemd's STATUS= line (`systemctl status` shows it; a minute is fresh)
 # A cycle with nothing to do (nothing owed to Slack, no job running) is not run at its interval
 # but woken when work comes (a row added, a poll that sees a running job); this is how often it
-# still looks, in case. An idle daemon wakes rarely: its CPU does not go to empty cycles.
-IDLE_RECHECK_SECONDS = 60.0
+# still looks, in case.
+IDLE_RECHECK_SECONDS = 300.0
 MAIN_LOOP_SECONDS = 30.0  # the main thread's longest sleep (signals and wakes interrupt it)
 
 
