@@ -563,7 +563,11 @@ def check_config(
     click.echo(f"  rules: {len(catalog.rules)}, all samples pass")
     click.echo(f"  database: {config.database_path()}")
     click.echo(f"  status socket: {config.socket_path()}")
-    click.echo(f"  poll every {config.daemon.poll_interval_seconds:g}s with {config.slurm.backend}")
+    rhythm = config.daemon
+    click.echo(
+        f"  poll every {rhythm.poll_interval_seconds:g}s with {config.slurm.backend} "
+        f"(every {rhythm.idle_poll_seconds:g}s while no job is pending or running)"
+    )
     _check_roots(config, service_user)
 
 

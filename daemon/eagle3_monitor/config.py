@@ -361,6 +361,17 @@ class DaemonSection(Section):
             "makes it ask early, so a job's end reaches Slack within about this long."
         ),
     )
+    idle_poll_interval_seconds: float = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description=(
+            "How often Slurm is asked while no watched job is pending or running (never more "
+            "often than `poll_interval_seconds`): an idle daemon costs next to nothing, a new "
+            "pipeline's jobs are seen within this long of their submission, and from then on "
+            "polls come every `poll_interval_seconds`."
+        ),
+    )
     send_interval_seconds: float = Field(
         default=1, ge=0.1, le=60, description="How often the Slack outbox is drained."
     )
@@ -401,6 +412,11 @@ class DaemonSection(Section):
             ),
         )
     )
+
+    @property
+    def idle_poll_seconds(self) -> float:
+        """The poll interval while nothing is pending or running: never the shorter one."""
+        return max(self.poll_interval_seconds, self.idle_poll_interval_seconds)
 
     def stall_after_seconds(self, role: str | None) -> float:
         """A role's own limit, else this file's default, else the built-in default."""

@@ -44,6 +44,9 @@ from eagle3_monitor.slurm.model import JobState
 from eagle3_monitor.state.store import Store, StoredJob, StoredRun
 
 log = structlog.get_logger("eagle3_monitor")
+# After a new experiment directory: the launcher's sbatch comes within seconds, and its jobs
+# keep the poll busy once seen; this covers a slow launcher.
+LAUNCH_BUSY_SECONDS = 300.0
 ENDING_WATCH_SECONDS = 30.0  # after a log's trailer, ask sacct of the job for this long
 # sacct hears of an end a moment after the log's trailer: ask again this soon, then less often
 FIRST_RECHECK_SECONDS = 0.5
@@ -164,6 +167,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.pause: Callable[[float], object] = self.stopping.wait  # tests: a fake clock's
         self.poll_soon = threading.Event()  # status asked for a poll
+        self._busy_until = 0.0  # a new experiment appeared: poll at the busy interval till then
+        self._launch_woken = float("-inf")
         # counted by the cycles and the sender (the service hands it to the Slurm backend too)
         self.metrics = metrics or Metrics(config.config.metrics)
         self.sender = self._sender(notifier)
@@ -202,6 +207,23 @@ class Daemon:
         if self._review_failures or self._runs_to_review():
             return False
         return not (isinstance(self.reviewer, WorkerPool) and self.reviewer.pids())
+
+    def nothing_to_poll_for(self) -> bool:
+        """The last poll worked, no watched job is pending or running and no experiment
+        appeared lately: only a new submission can change anything, so the poll need only
+        look every idle interval."""
+        if not self.health.last_poll_ok or self.clock.time() < self._busy_until:
+            return False
+        return not self.store.unfinished_job_ids()
+
+    def experiment_appeared(self) -> None:
+        """A new directory under an experiment root (`launches.LaunchWatcher`): the launcher
+        is about to submit, so poll now and at the busy interval for a while."""
+        now = self.clock.time()
+        self._busy_until = now + LAUNCH_BUSY_SECONDS
+        if now - self._launch_woken >= 1.0:  # a burst of new directories: one wake
+            self._launch_woken = now
+            self.wake("poll")
 
     def nothing_to_follow(self) -> bool:
         """No job is running: the follow cycle need not run until a poll sees one."""

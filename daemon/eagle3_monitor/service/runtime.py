@@ -29,6 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from eagle3_monitor import __version__
 from eagle3_monitor.config import load_config_and_catalog
 from eagle3_monitor.service.daemon import Daemon, DaemonConfig
+from eagle3_monitor.service.launches import LaunchWatcher
 from eagle3_monitor.service.metrics import Metrics
 from eagle3_monitor.service.review_worker import WorkerPool
 from eagle3_monitor.service.sd_notify import SystemdNotifier, watchdog_interval
@@ -45,13 +46,14 @@ HOUSEKEEPING_SECONDS = 600.0
 REVIEW_CHECK_SECONDS = 5.0
 # On a login node's VM a thread that wakes from a sleep costs milliseconds of CPU however little
 # it does (its memory went cold: bench/daemon_bench.py), so an idle daemon wakes as few threads
-# as it can: the poll's, and these rare ones.
+# as it can: the poll's (every `idle_poll_interval_seconds` while nothing is pending or running),
+# and these rare ones.
 STATUS_SECONDS = 60.0  # systemd's STATUS= line (`systemctl status` shows it; a minute is fresh)
 # A cycle with nothing to do (nothing owed to Slack, no job running) is not run at its interval
 # but woken when work comes (a row added, a poll that sees a running job); this is how often it
 # still looks, in case.
 IDLE_RECHECK_SECONDS = 300.0
-MAIN_LOOP_SECONDS = 30.0  # the main thread's longest sleep (signals and wakes interrupt it)
+MAIN_LOOP_SECONDS = 300.0  # the main thread's longest sleep (signals and wakes interrupt it)
 
 
 def load_daemon_config(config_path: Path | None) -> DaemonConfig:
@@ -86,12 +88,14 @@ class Service:
         self._running: dict[str, int] = {}  # cycle name -> instances running now
         self._instances: dict[str, int] = {}
         self._woken: dict[str, threading.Event] = {}
+        self._period: dict[str, float] = {}  # cycle name -> its interval as last scheduled
         config = daemon.config
         self.scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
         )
         policy = AccessPolicy(config.status.allowed_users, config.status.allowed_groups)
         self.socket = StatusSocket(config.socket_path(), daemon.status.handle, policy)
+        self.launches = self._launch_watcher()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -100,7 +104,9 @@ class Service:
         daemon.metrics.serve()  # metrics.listen: /metrics on loopback
         self.socket.start()
         daemon.wake = self._wake
-        self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True)
+        self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True,
+                    idle=daemon.nothing_to_poll_for,
+                    idle_seconds=rhythm.idle_poll_seconds)  # fmt: skip
         self._every("follow", rhythm.follow_interval_seconds, daemon.follow_cycle,
                     idle=daemon.nothing_to_follow)  # fmt: skip
         self._every("review", REVIEW_CHECK_SECONDS, daemon.review_cycle,
@@ -109,6 +115,7 @@ class Service:
                     idle=daemon.nothing_to_send)  # fmt: skip
         self._every("housekeeping", HOUSEKEEPING_SECONDS, daemon.housekeeping_cycle)
         self.scheduler.start()
+        self.launches.start()
         self.systemd.ready(daemon.status.summary())
         log.info(
             "started",
@@ -126,11 +133,13 @@ class Service:
         instances: int = 1,
         first_now: bool = False,
         idle: Callable[[], bool] | None = None,
+        idle_seconds: float = IDLE_RECHECK_SECONDS,
     ) -> None:
         """Run `cycle` every `seconds`, or, while `idle()` says it has nothing to do, only
-        when woken (and every IDLE_RECHECK_SECONDS)."""
+        when woken (and every `idle_seconds`)."""
         woken = self._woken[name] = threading.Event()
         self._instances[name] = instances
+        self._period[name] = seconds
 
         def drain() -> None:
             with self._busy:
@@ -138,8 +147,10 @@ class Service:
                 self._running[name] = self._running.get(name, 0) + 1
             try:
                 self._drain(cycle, woken)
-                if idle is not None and idle():
-                    self._postpone(name, IDLE_RECHECK_SECONDS)
+                resting = idle is not None and idle()
+                self._period[name] = idle_seconds if resting else seconds
+                if resting:
+                    self._postpone(name, idle_seconds)
             except Exception:  # one failing cycle must not end the service
                 log.exception("cycle failed", cycle=name)
             finally:
@@ -194,7 +205,6 @@ class Service:
 
     def run_forever(self) -> int:
         interval = watchdog_interval()
-        period = self.daemon.config.daemon.poll_interval_seconds
         status_due = time.monotonic() + STATUS_SECONDS
         while not self.stop_event.is_set():
             # woken by a signal's flag (stop, reload); else at the next watchdog ping or STATUS=
@@ -203,7 +213,8 @@ class Service:
             if self.reload_event.is_set():
                 self.reload_event.clear()
                 self.reload()
-            if interval is not None and self.scheduler.running and self.daemon.healthy(period):
+            healthy = self.daemon.healthy(self._period["poll"])
+            if interval is not None and self.scheduler.running and healthy:
                 self.systemd.watchdog()
             if self.systemd.enabled and time.monotonic() >= status_due:
                 status_due = time.monotonic() + STATUS_SECONDS
@@ -226,6 +237,7 @@ class Service:
         self.daemon.backend.close()  # a hung sacct is killed, not waited out
         self.daemon.reviewer.close()  # review workers killed and reaped: redone after a restart
         self.socket.close()
+        self.launches.close()
         self.daemon.metrics.close()
         self.scheduler.shutdown(wait=False)
         idle = self._wait_for_cycles(deadline - min(5.0, budget / 2))
@@ -253,7 +265,16 @@ class Service:
             log.error("reload failed, keeping the old config", error=str(error))
             return
         self.daemon.reconfigure(config, backend, transport)
+        watcher = self._launch_watcher()
+        if watcher.roots != self.launches.roots:
+            self.launches.close()
+            self.launches = watcher
+            watcher.start()
         log.info("reloaded the config")
+
+    def _launch_watcher(self) -> LaunchWatcher:
+        roots = self.daemon.config.watch_settings().experiment_roots
+        return LaunchWatcher(roots, self.daemon.experiment_appeared)
 
 
 def _now() -> datetime:
