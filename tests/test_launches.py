@@ -177,6 +177,9 @@ def test_the_poll_rests_only_while_nothing_is_pending_or_running_and_no_experime
     monitor.slurm.set(pipeline_job(experiment, 0, JobState.PENDING))
     daemon.poll_cycle()
     assert not daemon.nothing_to_poll_for()  # a job waits in the queue
+    daemon.experiment_appeared()
+    assert woken.count("poll") == 0  # busy: the next poll is seconds away anyway
+    monitor.clock.advance(301)
 
     monitor.slurm.set(*(pipeline_job(experiment, i, JobState.COMPLETED) for i in range(4)))
     daemon.poll_cycle()

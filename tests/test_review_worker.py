@@ -457,8 +457,11 @@ def test_the_service_reviews_in_a_worker_and_sigterm_leaves_no_worker_behind(
         "state": {"database": str(database)},
         "status": {"socket": str(searchable_dir / "run" / "status.sock")},
         "slack": {"mode": "console", "pace_seconds": 0},
-        "daemon": {"shutdown_timeout_seconds": 5, "poll_interval_seconds": 1,
-                   "idle_poll_interval_seconds": 1},
+        "daemon": {
+            "shutdown_timeout_seconds": 5,
+            "poll_interval_seconds": 1,
+            "idle_poll_interval_seconds": 1,
+        },
     }
     (searchable_dir / "monitor.yaml").write_text(yaml.safe_dump(config))
     command = [*executable(), "run", "--config", str(searchable_dir / "monitor.yaml"), "--log-json"]

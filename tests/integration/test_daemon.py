@@ -118,7 +118,9 @@ def harness(cluster: Cluster, tmp_path: Path, base: str) -> Iterator[DaemonHarne
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
     config: dict[str, dict[str, Any]] = {
-        "watch": {"job_name_pattern": rf"^(?:[^.]+\.)?(?P<base>{base})_(?P<index>[0-9]+)$"},
+        # the default idle poll (a minute): a new experiment under the root wakes the poll
+        "watch": {"job_name_pattern": rf"^(?:[^.]+\.)?(?P<base>{base})_(?P<index>[0-9]+)$",
+                  "experiment_roots": [str(tmp_path)]},
         "state": {"database": str(tmp_path / "state.db")},
         "status": {"socket": str(short / "run" / "status.sock")},
         "daemon": {"poll_interval_seconds": 1, "send_interval_seconds": 1},
@@ -198,8 +200,9 @@ def test_daemon_posts_one_thread_with_the_root_cause_and_never_repeats_after_res
     harness.wait_for_notification("STOPPING=1", timeout=5)
 
     harness.start()
-    wait_until(lambda: harness.health().get("polls", 0) >= 3, 30, "three polls after restart")
-    time.sleep(2)  # a sender cycle or two
+    # every job ended: the restarted daemon polls once, then rests for the idle interval
+    wait_until(lambda: harness.health().get("polls", 0) >= 1, 30, "a poll after restart")
+    time.sleep(3)  # review and send cycles, woken by that poll
     assert [(m.ts, m.text) for m in harness.slack.messages()] == before
     assert harness.stop()[0] == 0
 

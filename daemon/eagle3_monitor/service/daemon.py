@@ -168,7 +168,6 @@ class Daemon:
         self.pause: Callable[[float], object] = self.stopping.wait  # tests: a fake clock's
         self.poll_soon = threading.Event()  # status asked for a poll
         self._busy_until = 0.0  # a new experiment appeared: poll at the busy interval till then
-        self._launch_woken = float("-inf")
         # counted by the cycles and the sender (the service hands it to the Slurm backend too)
         self.metrics = metrics or Metrics(config.config.metrics)
         self.sender = self._sender(notifier)
@@ -218,11 +217,10 @@ class Daemon:
 
     def experiment_appeared(self) -> None:
         """A new directory under an experiment root (`launches.LaunchWatcher`): the launcher
-        is about to submit, so poll now and at the busy interval for a while."""
-        now = self.clock.time()
-        self._busy_until = now + LAUNCH_BUSY_SECONDS
-        if now - self._launch_woken >= 1.0:  # a burst of new directories: one wake
-            self._launch_woken = now
+        is about to submit, so poll now (when resting) and at the busy interval for a while."""
+        resting = self.nothing_to_poll_for()  # busy, the next poll is seconds away anyway
+        self._busy_until = self.clock.time() + LAUNCH_BUSY_SECONDS
+        if resting:  # a burst of new directories: one wake
             self.wake("poll")
 
     def nothing_to_follow(self) -> bool:
