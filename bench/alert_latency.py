@@ -1,7 +1,7 @@
 """Alert latency on the real local Slurm cluster: from a failing job's End (as sacct records it)
 to the moment a Slack Web API stand-in on 127.0.0.1 accepted its failure reply, with the daemon
-(`eagle3-monitor run`, default settings) as a real process; and how often the daemon calls
-Slurm while idle and while busy.
+(`eagle3-monitor run`, default settings and the experiment root) as a real process; and how
+often the daemon calls Slurm while idle and while busy.
 
 1. The cluster is started with scripts/slurm-dev-cluster when it is not up (and stopped after).
 2. `sacct` and `scontrol` are counting shims (the config's slurm.sacct / slurm.scontrol) that
@@ -116,11 +116,15 @@ def write_shims(directory: Path, calls_log: Path) -> dict[str, str]:
 
 
 def daemon_config(bench: Bench, base: str, shims: dict[str, str]) -> Path:
+    experiments = bench.directory / "experiments"
+    experiments.mkdir(exist_ok=True)
     token_file = bench.directory / "slack-token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
     config = {
-        "watch": {"job_name_pattern": rf"^(?:[^.]+\.)?(?P<base>{base}[0-9]+)_(?P<index>[0-9]+)$"},
+        # where the runs' experiments are made: a new one wakes the idle daemon's poll
+        "watch": {"job_name_pattern": rf"^(?:[^.]+\.)?(?P<base>{base}[0-9]+)_(?P<index>[0-9]+)$",
+                  "experiment_roots": [str(experiments)]},
         "state": {"database": str(bench.database)},
         "status": {"socket": str(bench.directory / "run" / "status.sock")},
         "slurm": {"sacct": shims["sacct"], "scontrol": shims["scontrol"]},
