@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eagle3_monitor.config import DaemonSection
 from eagle3_monitor.rules import Catalog
@@ -47,6 +48,12 @@ def root(tmp_path: Path) -> Path:
     made = tmp_path / "experiments"
     made.mkdir()
     return made
+
+
+@pytest.fixture(autouse=True)
+def every_event_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's directories a call each (the flood test sets the real pacing)."""
+    monkeypatch.setattr(launches, "CALL_EVERY_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -90,6 +97,27 @@ def test_files_and_deeper_directories_are_not_launches(
     (root / "title" / "run.log").write_text("a file")
     time.sleep(0.5)
     assert calls.count == 2
+
+
+def test_a_flood_of_new_directories_costs_one_call_a_second(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launches, "CALL_EVERY_SECONDS", 1.0)
+    monkeypatch.setattr(launches, "MAX_WATCHES", 50)
+    calls = Calls()
+    watcher = LaunchWatcher([root], calls)
+    try:
+        assert watcher.start()
+        started = time.monotonic()
+        for number in range(2000):
+            (root / f"flood{number}").mkdir()
+        eventually(lambda: calls.count >= 1, "the first call")
+        time.sleep(0.3)
+        elapsed = time.monotonic() - started
+        assert 1 <= calls.count <= int(elapsed) + 1
+        assert len(watcher.watching) == 50  # the bound holds
+    finally:
+        watcher.close()
 
 
 def test_subdirectories_already_there_are_watched_newest_first_up_to_the_bound(
@@ -232,3 +260,34 @@ def test_an_idle_service_polls_at_once_when_an_experiment_appears(
         runner.join(timeout=30)
     assert not runner.is_alive()
     assert not any(thread.name == "launch-watcher" for thread in threading.enumerate())
+
+
+def test_a_reload_that_changes_the_roots_watches_the_new_ones(
+    tmp_path: Path, catalog: Catalog, searchable_dir: Path
+) -> None:
+    old_root, new_root = tmp_path / "old", tmp_path / "new"
+    old_root.mkdir()
+    new_root.mkdir()
+    sections = {
+        "state": {"database": str(tmp_path / "state.db")},
+        "status": {"socket": str(searchable_dir / "status.sock")},
+        "slack": {"mode": "console", "pace_seconds": 0},
+    }
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(
+        yaml.safe_dump({**sections, "watch": {"experiment_roots": [str(old_root)]}})
+    )
+    monitor = in_process_daemon(tmp_path, catalog, clock=SystemClock(), status=sections["status"],
+                                watch={"experiment_roots": [str(old_root)]})  # fmt: skip
+    service = Service(monitor.daemon, config_path)
+    assert service.launches.start()
+    try:
+        assert service.launches.watching == [old_root]
+        config_path.write_text(
+            yaml.safe_dump({**sections, "watch": {"experiment_roots": [str(new_root)]}})
+        )
+        service.reload()
+        assert service.launches.watching == [new_root]
+        assert sum(thread.name == "launch-watcher" for thread in threading.enumerate()) == 1
+    finally:
+        service.launches.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -28,7 +29,9 @@ MAX_WATCHES = 1024
 # a directory made or moved into a watched one; the kernel's own notices (queue overflow, a
 # watched directory gone) come whatever the mask
 WATCHED = flags.CREATE | flags.MOVED_TO | flags.ONLYDIR | flags.DONT_FOLLOW
-EVENT_BATCH_BYTES = 64 * 1024
+# A flood of new directories (a hostile user, a copy) costs one call a second: the first call
+# keeps the daemon's poll busy for minutes, so the rest would tell it nothing new.
+CALL_EVERY_SECONDS = 1.0
 
 
 class LaunchWatcher:
@@ -42,6 +45,7 @@ class LaunchWatcher:
         self._stop_reader, self._stop_writer = -1, -1
         self._thread: threading.Thread | None = None
         self._full_logged = False
+        self._called = float("-inf")
 
     @property
     def watching(self) -> list[Path]:
@@ -117,7 +121,8 @@ class LaunchWatcher:
             except OSError as error:  # closed under us: nothing more to watch
                 log.warning("stopped watching for new experiments", error=str(error))
                 return
-            if launched:
+            if launched and time.monotonic() - self._called >= CALL_EVERY_SECONDS:
+                self._called = time.monotonic()
                 try:
                     self.on_launch()
                 except Exception:  # the daemon's hook must not end the watcher
