@@ -182,3 +182,54 @@ def test_a_slack_call_in_flight_neither_delays_the_stop_nor_is_lost_or_repeated(
         texts = [message.text for message in slack.messages()]
         assert len([t for t in texts if t.startswith("EAGLE3 run")]) == 1, texts
         assert "task_0 passed" in texts and any(t.startswith("run passed") for t in texts)
+
+
+def test_a_reload_applies_new_intervals_to_the_running_schedule(
+    tmp_path: Path, catalog: Catalog, searchable_dir: Path
+) -> None:
+    sacct = tmp_path / "sacct"  # answers that no job exists
+    sacct.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "slurm 25.11.7"\nexit 0\n')
+    sacct.chmod(0o755)
+    sections: dict[str, Any] = {
+        "state": {"database": str(tmp_path / "state.db")},
+        "status": {"socket": str(searchable_dir / "status.sock")},
+        "slack": {"mode": "console", "pace_seconds": 0},
+        "slurm": {"sacct": str(sacct)},
+    }
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(yaml.safe_dump(sections))
+    monitor = in_process_daemon(tmp_path, catalog, clock=SystemClock(),
+                                status=sections["status"])  # fmt: skip
+    service = Service(monitor.daemon, config_path)
+    service.start()
+    runner = threading.Thread(target=service.run_forever)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while seconds_to("poll", service) < 40:  # the first poll done: resting for a minute
+            assert time.monotonic() < deadline, seconds_to("poll", service)
+            time.sleep(0.05)
+        rhythm = {"poll_interval_seconds": 30, "idle_poll_interval_seconds": 900,
+                  "send_interval_seconds": 2}  # fmt: skip
+        config_path.write_text(yaml.safe_dump({**sections, "daemon": rhythm}))
+        service.reload()
+        poll, send = service.scheduler.get_job("poll"), service.scheduler.get_job("send")
+        assert poll is not None and poll.trigger.interval.total_seconds() == 30
+        assert send is not None and send.trigger.interval.total_seconds() == 2
+
+        polls = monitor.daemon.health.polls
+        service._wake("poll")  # no job pending or running: the poll rests for the new idle time
+        deadline = time.monotonic() + 10
+        while not (monitor.daemon.health.polls > polls and seconds_to("poll", service) > 800):
+            assert time.monotonic() < deadline, monitor.daemon.health
+            time.sleep(0.05)
+    finally:
+        service.stop_event.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
+
+
+def seconds_to(cycle: str, service: Service) -> float:
+    job = service.scheduler.get_job(cycle)
+    assert job is not None and job.next_run_time is not None
+    return float((job.next_run_time - datetime.now(UTC)).total_seconds())

@@ -89,6 +89,7 @@ class Service:
         self._instances: dict[str, int] = {}
         self._woken: dict[str, threading.Event] = {}
         self._period: dict[str, float] = {}  # cycle name -> its interval as last scheduled
+        self._rhythm: dict[str, tuple[float, float]] = {}  # cycle name -> (busy, idle) interval
         config = daemon.config
         self.scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
@@ -99,21 +100,17 @@ class Service:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        rhythm = self.daemon.config.daemon
         daemon = self.daemon
         daemon.metrics.serve()  # metrics.listen: /metrics on loopback
         self.socket.start()
         daemon.wake = self._wake
-        self._every("poll", rhythm.poll_interval_seconds, daemon.poll_cycle, first_now=True,
-                    idle=daemon.nothing_to_poll_for,
-                    idle_seconds=rhythm.idle_poll_seconds)  # fmt: skip
-        self._every("follow", rhythm.follow_interval_seconds, daemon.follow_cycle,
-                    idle=daemon.nothing_to_follow)  # fmt: skip
-        self._every("review", REVIEW_CHECK_SECONDS, daemon.review_cycle,
-                    instances=rhythm.review_workers, idle=daemon.nothing_to_review)  # fmt: skip
-        self._every("send", rhythm.send_interval_seconds, daemon.send_cycle,
-                    idle=daemon.nothing_to_send)  # fmt: skip
-        self._every("housekeeping", HOUSEKEEPING_SECONDS, daemon.housekeeping_cycle)
+        self._rhythm = self._configured_rhythm()
+        self._every("poll", daemon.poll_cycle, first_now=True, idle=daemon.nothing_to_poll_for)
+        self._every("follow", daemon.follow_cycle, idle=daemon.nothing_to_follow)
+        self._every("review", daemon.review_cycle, idle=daemon.nothing_to_review,
+                    instances=daemon.config.daemon.review_workers)  # fmt: skip
+        self._every("send", daemon.send_cycle, idle=daemon.nothing_to_send)
+        self._every("housekeeping", daemon.housekeeping_cycle)
         self.scheduler.start()
         self.launches.start()
         self.systemd.ready(daemon.status.summary())
@@ -124,22 +121,31 @@ class Service:
             socket=str(self.socket.path),
         )
 
+    def _configured_rhythm(self) -> dict[str, tuple[float, float]]:
+        """Each cycle's interval while it has work, and while it has none."""
+        rhythm = self.daemon.config.daemon
+        return {
+            "poll": (rhythm.poll_interval_seconds, rhythm.idle_poll_seconds),
+            "follow": (rhythm.follow_interval_seconds, IDLE_RECHECK_SECONDS),
+            "review": (REVIEW_CHECK_SECONDS, IDLE_RECHECK_SECONDS),
+            "send": (rhythm.send_interval_seconds, IDLE_RECHECK_SECONDS),
+            "housekeeping": (HOUSEKEEPING_SECONDS, HOUSEKEEPING_SECONDS),
+        }
+
     def _every(
         self,
         name: str,
-        seconds: float,
         cycle: Callable[[], bool],
         *,
         instances: int = 1,
         first_now: bool = False,
         idle: Callable[[], bool] | None = None,
-        idle_seconds: float = IDLE_RECHECK_SECONDS,
     ) -> None:
-        """Run `cycle` every `seconds`, or, while `idle()` says it has nothing to do, only
-        when woken (and every `idle_seconds`)."""
+        """Run `cycle` at its rhythm's busy interval, or, while `idle()` says it has nothing
+        to do, only when woken (and at its idle interval)."""
         woken = self._woken[name] = threading.Event()
         self._instances[name] = instances
-        self._period[name] = seconds
+        seconds = self._period[name] = self._rhythm[name][0]
 
         def drain() -> None:
             with self._busy:
@@ -147,8 +153,9 @@ class Service:
                 self._running[name] = self._running.get(name, 0) + 1
             try:
                 self._drain(cycle, woken)
+                busy, idle_seconds = self._rhythm[name]
                 resting = idle is not None and idle()
-                self._period[name] = idle_seconds if resting else seconds
+                self._period[name] = idle_seconds if resting else busy
                 if resting:
                     self._postpone(name, idle_seconds)
             except Exception:  # one failing cycle must not end the service
@@ -265,12 +272,28 @@ class Service:
             log.error("reload failed, keeping the old config", error=str(error))
             return
         self.daemon.reconfigure(config, backend, transport)
+        self._retime()
         watcher = self._launch_watcher()
         if watcher.roots != self.launches.roots:
             self.launches.close()
             self.launches = watcher
             watcher.start()
         log.info("reloaded the config")
+
+    def _retime(self) -> None:
+        """A reload's new intervals, counted from now (the review workers' number and the
+        status socket take a restart)."""
+        for name, (busy, idle) in self._configured_rhythm().items():
+            if name not in self._rhythm or self._rhythm[name] == (busy, idle):
+                continue
+            self._rhythm[name] = (busy, idle)
+            self._period[name] = busy
+            try:
+                self.scheduler.reschedule_job(name, trigger="interval", seconds=busy)
+            except Exception as error:  # the scheduler shutting down meanwhile
+                log.warning("could not apply a new interval", cycle=name, error=str(error))
+                continue
+            log.info("new interval", cycle=name, seconds=busy, idle_seconds=idle)
 
     def _launch_watcher(self) -> LaunchWatcher:
         roots = self.daemon.config.watch_settings().experiment_roots
