@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-
-from ruamel.yaml import YAML
+from typing import TYPE_CHECKING
 
 from eagle3_monitor.roles import role_of_script
 from eagle3_monitor.vocabulary import Role
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 SEPARATOR = "--"  # query.sh: server arguments before it, query.py arguments after
 # Set by the launcher after a task's own environment (core.py get_default_env), so a task's
@@ -100,7 +102,11 @@ def has_trust_remote_code(args: list[str], kind: ScriptKind) -> bool:
 
 
 def round_trip_yaml() -> YAML:
-    """ruamel.yaml set up like the launcher's examples: 2-space maps, `  - ` list items."""
+    """ruamel.yaml set up like the launcher's examples: 2-space maps, `  - ` list items.
+    (Imported here: the daemon process reads pipelines with these modules but never writes
+    one, and ruamel costs it 1.6 MB.)"""
+    from ruamel.yaml import YAML  # noqa: PLC0415
+
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from eagle3_monitor.errors import UnusableInputError
 from eagle3_monitor.launcher.conventions import LAUNCHER_ENVIRONMENT, round_trip_yaml
@@ -211,6 +209,9 @@ def rebuilt_yaml(
     job_name: str | None, tasks: dict[int, SubmittedTask], missing: list[int] | None = None
 ) -> str:
     """A pipeline YAML that runs what the batch scripts ran."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq  # noqa: PLC0415 - see round_trip_yaml
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString  # noqa: PLC0415
+
     pipeline = CommentedMap({"allow_to_fail": False, "skip": False, "note": None})
     for index, task in sorted(tasks.items()):
         entry = CommentedMap({"script": task.script, "args": CommentedSeq(task.args)})

@@ -13,7 +13,6 @@ from eagle3_monitor.review.decide import RunFacts, TaskFacts, decide_run, decide
 from eagle3_monitor.review.judge import Judgement, ScannedLog, judge_task
 from eagle3_monitor.review.layout import Experiment, LogFile, LogKind, TaskLogs, discover
 from eagle3_monitor.review.model import RunReview
-from eagle3_monitor.review.rerun_advice import rerun_advice
 from eagle3_monitor.review.scanner import scan_file
 from eagle3_monitor.rules.catalog import Catalog
 from eagle3_monitor.safe_read import ReadPolicy
@@ -110,6 +109,9 @@ def review_experiment(
     review = replace(decide_run(facts, tasks), bytes_scanned=read)
     if review.root_cause_task is None:
         return review
+    # imported here: the daemon process needs this module's settings, not ruamel (1.6 MB)
+    from eagle3_monitor.review.rerun_advice import rerun_advice  # noqa: PLC0415
+
     return replace(review, rerun=rerun_advice(review, settings.read_policy))
 
 
