@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from eagle3_monitor.config import MonitorConfig
 from eagle3_monitor.rules import Catalog
 from eagle3_monitor.service.daemon import Clock, Daemon, DaemonConfig
+from eagle3_monitor.service.runtime import Service
 from eagle3_monitor.slack.messages import Message, readable
 from eagle3_monitor.slack.transport import ConsoleTransport, Posted, Transport
 from eagle3_monitor.state.store import Store
@@ -140,3 +145,24 @@ def in_process_daemon(
     if clock is None:
         daemon.pause = fake_clock.advance  # a recheck's wait moves the test's clock
     return InProcessDaemon(daemon, slurm, console, fake_clock, store)
+
+
+def next_run_in(service: Service, cycle: str) -> float:
+    """Seconds until the service's scheduler next runs `cycle`."""
+    job = service.scheduler.get_job(cycle)
+    assert job is not None and job.next_run_time is not None
+    return float((job.next_run_time - datetime.now(UTC)).total_seconds())
+
+
+@contextmanager
+def serving(service: Service) -> Iterator[Service]:
+    """The service started, its main loop in a thread; stopped (and its loop ended) after."""
+    service.start()
+    runner = threading.Thread(target=service.run_forever)
+    runner.start()
+    try:
+        yield service
+    finally:
+        service.stop_event.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()

@@ -5,7 +5,6 @@ callback; the console notifier records what is sent."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +20,13 @@ from eagle3_monitor.slack.messages import Message
 from eagle3_monitor.slack.outbox import Event, Notification, Outbox, Sender
 from eagle3_monitor.slurm.model import JobKey, JobRecord, JobState
 from eagle3_monitor.state.store import Store
-from tests.daemon_harness import FakeClock, RecordingConsole, in_process_daemon
+from tests.daemon_harness import (
+    FakeClock,
+    RecordingConsole,
+    in_process_daemon,
+    next_run_in,
+    serving,
+)
 
 CHANNEL = "C-RUNS"
 SUBMIT = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
@@ -126,12 +131,6 @@ def test_a_burst_of_writes_is_checkpointed_when_it_ends(store: Store, tmp_path: 
     assert outbox.owed_notifications(0)[0].event == Event.UPDATE
 
 
-def next_run_in(service: Service, cycle: str) -> float:
-    job = service.scheduler.get_job(cycle)
-    assert job is not None and job.next_run_time is not None
-    return float((job.next_run_time - datetime.now(UTC)).total_seconds())
-
-
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -145,10 +144,7 @@ def test_idle_cycles_wait_to_be_woken_and_a_new_row_is_sent_at_once(
     monitor = in_process_daemon(tmp_path, catalog, clock=SystemClock(),
                                 status={"socket": str(searchable_dir / "status.sock")})  # fmt: skip
     service = Service(monitor.daemon, None)
-    service.start()
-    runner = threading.Thread(target=service.run_forever)
-    runner.start()
-    try:
+    with serving(service):
         # nothing owed, no job running
         wait_for(lambda: next_run_in(service, "send") > 30, "the idle send cycle")
         wait_for(lambda: next_run_in(service, "follow") > 30, "the idle follow cycle")
@@ -159,10 +155,6 @@ def test_idle_cycles_wait_to_be_woken_and_a_new_row_is_sent_at_once(
         wait_for(lambda: [sent.message.text for sent in monitor.slack.sent] == ["parent 1"],
                  "the woken send cycle")  # fmt: skip
         wait_for(lambda: next_run_in(service, "send") > 30, "the send cycle idle again")
-    finally:
-        service.stop_event.set()
-        runner.join(timeout=30)
-    assert not runner.is_alive()
 
 
 def test_the_systemd_status_line_counts_again_only_after_the_store_wrote(store: Store) -> None:

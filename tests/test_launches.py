@@ -7,7 +7,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from eagle3_monitor.service.runtime import Service
 from eagle3_monitor.simulate.experiment import healthy_plan, write_experiment
 from eagle3_monitor.slurm.model import JobRecord, JobState
 from eagle3_monitor.slurm.sacct import SlurmError
-from tests.daemon_harness import in_process_daemon
+from tests.daemon_harness import in_process_daemon, next_run_in, serving
 from tests.fakes.slurm import pipeline_job
 
 
@@ -56,13 +57,21 @@ def every_event_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(launches, "CALL_EVERY_SECONDS", 0.0)
 
 
+@contextmanager
+def watching(roots: list[Path], on_launch: Callable[[], None]) -> Iterator[LaunchWatcher]:
+    watcher = LaunchWatcher(roots, on_launch)
+    assert watcher.start()
+    try:
+        yield watcher
+    finally:
+        watcher.close()
+
+
 @pytest.fixture
 def watched(root: Path) -> Iterator[tuple[LaunchWatcher, Calls]]:
     calls = Calls()
-    watcher = LaunchWatcher([root], calls)
-    assert watcher.start()
-    yield watcher, calls
-    watcher.close()
+    with watching([root], calls) as watcher:
+        yield watcher, calls
 
 
 def test_a_new_experiment_directory_in_a_root_is_seen_at_once(
@@ -105,9 +114,7 @@ def test_a_flood_of_new_directories_costs_one_call_a_second(
     monkeypatch.setattr(launches, "CALL_EVERY_SECONDS", 1.0)
     monkeypatch.setattr(launches, "MAX_WATCHES", 50)
     calls = Calls()
-    watcher = LaunchWatcher([root], calls)
-    try:
-        assert watcher.start()
+    with watching([root], calls) as watcher:
         started = time.monotonic()
         for number in range(2000):
             (root / f"flood{number}").mkdir()
@@ -116,8 +123,6 @@ def test_a_flood_of_new_directories_costs_one_call_a_second(
         elapsed = time.monotonic() - started
         assert 1 <= calls.count <= int(elapsed) + 1
         assert len(watcher.watching) == 50  # the bound holds
-    finally:
-        watcher.close()
 
 
 def test_subdirectories_already_there_are_watched_newest_first_up_to_the_bound(
@@ -129,24 +134,16 @@ def test_subdirectories_already_there_are_watched_newest_first_up_to_the_bound(
         os.utime(root / f"title{number}", (stamp, stamp))
     (root / "linked").symlink_to(root / "title0")
     monkeypatch.setattr(launches, "MAX_WATCHES", 3)
-    watcher = LaunchWatcher([root], Calls())
-    try:
-        assert watcher.start()
+    with watching([root], Calls()) as watcher:
         assert watcher.watching == [root, root / "title3", root / "title4"]
-    finally:
-        watcher.close()
 
 
 def test_a_missing_root_is_skipped_and_the_others_are_watched(root: Path, tmp_path: Path) -> None:
     calls = Calls()
-    watcher = LaunchWatcher([tmp_path / "nowhere", root], calls)
-    try:
-        assert watcher.start()
+    with watching([tmp_path / "nowhere", root], calls) as watcher:
         assert watcher.watching == [root]
         (root / "cicd_2").mkdir()
         eventually(lambda: calls.count == 1, "the callback")
-    finally:
-        watcher.close()
 
 
 def test_a_callback_that_raises_does_not_stop_the_watcher(root: Path) -> None:
@@ -156,15 +153,11 @@ def test_a_callback_that_raises_does_not_stop_the_watcher(root: Path) -> None:
         seen.append(1)
         raise RuntimeError("the daemon's hook failed")
 
-    watcher = LaunchWatcher([root], failing)
-    try:
-        assert watcher.start()
+    with watching([root], failing):
         (root / "one").mkdir()
         eventually(lambda: len(seen) == 1, "the first call")
         (root / "two").mkdir()
         eventually(lambda: len(seen) == 2, "the second call")
-    finally:
-        watcher.close()
 
 
 def test_close_stops_the_thread_and_without_roots_nothing_starts(root: Path) -> None:
@@ -228,12 +221,6 @@ def test_the_poll_rests_only_while_nothing_is_pending_or_running_and_no_experime
     assert not daemon.nothing_to_poll_for()  # a failing Slurm is asked again soon
 
 
-def next_run_in(service: Service, cycle: str) -> float:
-    job = service.scheduler.get_job(cycle)
-    assert job is not None and job.next_run_time is not None
-    return float((job.next_run_time - datetime.now(UTC)).total_seconds())
-
-
 def test_an_idle_service_polls_at_once_when_an_experiment_appears(
     tmp_path: Path, catalog: Catalog, searchable_dir: Path
 ) -> None:
@@ -246,19 +233,12 @@ def test_an_idle_service_polls_at_once_when_an_experiment_appears(
         daemon={"poll_interval_seconds": 5, "idle_poll_interval_seconds": 3600},
     )  # fmt: skip
     service = Service(monitor.daemon, None)
-    service.start()
-    runner = threading.Thread(target=service.run_forever)
-    runner.start()
-    try:
+    with serving(service):
         eventually(lambda: next_run_in(service, "poll") > 3000, "the idle poll's rest")
         polls = monitor.daemon.health.polls
         (root / "cicd_1732900000").mkdir()
         eventually(lambda: monitor.daemon.health.polls > polls, "the woken poll")
         eventually(lambda: next_run_in(service, "poll") <= 5, "the busy interval")
-    finally:
-        service.stop_event.set()
-        runner.join(timeout=30)
-    assert not runner.is_alive()
     assert not any(thread.name == "launch-watcher" for thread in threading.enumerate())
 
 

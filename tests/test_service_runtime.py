@@ -28,7 +28,7 @@ from eagle3_monitor.slack.outbox import Outbox
 from eagle3_monitor.slack.transport import BotTransport
 from eagle3_monitor.slurm.model import JobState
 from tests.cli_runner import executable
-from tests.daemon_harness import in_process_daemon
+from tests.daemon_harness import in_process_daemon, next_run_in, serving
 from tests.fakes.slurm import pipeline_job
 from tests.slack_server import SlackTestServer
 
@@ -201,13 +201,10 @@ def test_a_reload_applies_new_intervals_to_the_running_schedule(
     monitor = in_process_daemon(tmp_path, catalog, clock=SystemClock(),
                                 status=sections["status"])  # fmt: skip
     service = Service(monitor.daemon, config_path)
-    service.start()
-    runner = threading.Thread(target=service.run_forever)
-    runner.start()
-    try:
+    with serving(service):
         deadline = time.monotonic() + 10
-        while seconds_to("poll", service) < 40:  # the first poll done: resting for a minute
-            assert time.monotonic() < deadline, seconds_to("poll", service)
+        while next_run_in(service, "poll") < 40:  # the first poll done: resting for a minute
+            assert time.monotonic() < deadline, next_run_in(service, "poll")
             time.sleep(0.05)
         rhythm = {"poll_interval_seconds": 30, "idle_poll_interval_seconds": 900,
                   "send_interval_seconds": 2}  # fmt: skip
@@ -220,16 +217,6 @@ def test_a_reload_applies_new_intervals_to_the_running_schedule(
         polls = monitor.daemon.health.polls
         service._wake("poll")  # no job pending or running: the poll rests for the new idle time
         deadline = time.monotonic() + 10
-        while not (monitor.daemon.health.polls > polls and seconds_to("poll", service) > 800):
+        while not (monitor.daemon.health.polls > polls and next_run_in(service, "poll") > 800):
             assert time.monotonic() < deadline, monitor.daemon.health
             time.sleep(0.05)
-    finally:
-        service.stop_event.set()
-        runner.join(timeout=30)
-    assert not runner.is_alive()
-
-
-def seconds_to(cycle: str, service: Service) -> float:
-    job = service.scheduler.get_job(cycle)
-    assert job is not None and job.next_run_time is not None
-    return float((job.next_run_time - datetime.now(UTC)).total_seconds())
